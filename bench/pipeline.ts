@@ -1,0 +1,311 @@
+/**
+ * Throughput of the push pipeline (read, FastCDC, whole-file BLAKE3, chunk
+ * ids, zstd, AES-GCM sealing) on 1 GiB of mixed data, with references
+ * measured on the same file in the same run: `zstd -3 -T2` and `b3sum`.
+ *
+ * Run: `deno run -A bench/pipeline.ts [--size-mib 1024] [--runs 2] [--workers N]`
+ *
+ * Figures, each the best of `--runs` (MB/s = 10^6 bytes per second of input):
+ * - serial: the path push took before the encoder pool, one chunk at a time
+ *   in one thread (`file.readable`, `Codec.chunkId`, `Codec.encodeChunk`);
+ * - in-thread: the current ChunkWriter with `encodeWorkers: 0`;
+ * - pooled: the current ChunkWriter with `--workers` workers (default: one
+ *   per core), fed as push feeds it;
+ * - push(): the real `push()` of the file into a repository whose store
+ *   keeps metadata in memory and discards chunk bodies (no storage cost).
+ *
+ * All four write nothing: what is measured is the CPU pipeline. The data is
+ * bench/data.ts's mixed data (seed 1), written to a temporary file that is
+ * removed at the end; it is read from the page cache.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { chunkStream } from "../lib/chunking/mod.ts";
+import { generateIdentity } from "../lib/crypto/mod.ts";
+import { push } from "../lib/engine/push.ts";
+import { NotFoundError } from "../lib/errors.ts";
+import { Logger } from "../lib/log/mod.ts";
+import { type ChunkLocation, type ChunkRef, ChunkWriter, Repository } from "../lib/repo/mod.ts";
+import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from "../lib/storage/mod.ts";
+import { mixedData } from "./data.ts";
+
+const MIB = 1024 * 1024;
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    "size-mib": { type: "string", default: "1024" },
+    runs: { type: "string", default: "2" },
+    workers: { type: "string", default: String(navigator.hardwareConcurrency ?? 2) },
+  },
+});
+const SIZE = Number(args["size-mib"]) * MIB;
+const RUNS = Math.max(1, Number(args.runs));
+const WORKERS = Math.max(0, Number(args.workers));
+
+/** A store that keeps metadata in memory and drops chunk and pack bodies (remembering sizes). */
+class DiscardStore implements ObjectStore {
+  readonly url = "memory://discard";
+  readonly #objects = new Map<string, Uint8Array>();
+  readonly #sizes = new Map<string, number>();
+  /** Bytes of dropped bodies. */
+  dropped = 0;
+
+  get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const body = this.#objects.get(key);
+    if (body === undefined) return Promise.reject(new NotFoundError(`${key}: not found`));
+    return Promise.resolve(range ? body.slice(range.offset, range.offset + range.length) : body);
+  }
+
+  put(key: string, body: Uint8Array): Promise<void> {
+    this.#sizes.set(key, body.length);
+    if (key.startsWith("data/") || key.startsWith("packs/")) this.dropped += body.length;
+    else this.#objects.set(key, body.slice());
+    return Promise.resolve();
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    if (this.#sizes.has(key)) return false;
+    await this.put(key, body);
+    return true;
+  }
+
+  head(key: string): Promise<ObjectInfo | null> {
+    const size = this.#sizes.get(key);
+    return Promise.resolve(size === undefined ? null : { key, size });
+  }
+
+  listPage(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
+    const objects: ObjectInfo[] = [];
+    const prefixes = new Set<string>();
+    for (const key of [...this.#sizes.keys()].sort()) {
+      if (!key.startsWith(prefix) || (opts.startAfter && key <= opts.startAfter)) continue;
+      const cut = opts.delimiter ? key.indexOf(opts.delimiter, prefix.length) : -1;
+      if (cut >= 0) prefixes.add(key.slice(0, cut + opts.delimiter!.length));
+      else objects.push({ key, size: this.#sizes.get(key)! });
+    }
+    return Promise.resolve({ objects, prefixes: [...prefixes] });
+  }
+
+  delete(key: string): Promise<void> {
+    this.#sizes.delete(key);
+    this.#objects.delete(key);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+interface Run {
+  ms: number;
+  stored: number;
+  dedupHits: number;
+  encodedBytes: number;
+  peakRss: number;
+}
+
+/** Sample resident memory while `op` runs, to show the pipeline's memory stays bounded. */
+async function measured(op: () => Promise<Omit<Run, "ms" | "peakRss">>): Promise<Run> {
+  let peakRss = Deno.memoryUsage().rss;
+  const timer = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 20);
+  const start = performance.now();
+  try {
+    const r = await op();
+    return { ...r, ms: performance.now() - start, peakRss };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function best(op: () => Promise<Run>): Promise<Run> {
+  let top: Run | null = null;
+  for (let i = 0; i < RUNS; i++) {
+    const r = await op();
+    if (top === null || r.ms < top.ms) top = r;
+  }
+  return top!;
+}
+
+/** The pre-pool path: one thread, one chunk at a time. */
+async function serial(repo: Repository, path: string): Promise<Run> {
+  return await measured(async () => {
+    const codec = repo.codec;
+    const known = new Set<string>();
+    const hasher = codec.fileHasher();
+    let stored = 0, dedupHits = 0, encodedBytes = 0;
+    using file = await Deno.open(path);
+    for await (const chunk of chunkStream(file.readable, repo.config.chunker)) {
+      hasher.update(chunk);
+      const id = codec.chunkId(chunk);
+      if (known.has(id)) {
+        dedupHits++;
+        continue;
+      }
+      known.add(id);
+      encodedBytes += (await codec.encodeChunk(id, chunk)).length;
+      stored++;
+    }
+    hasher.digest();
+    return { stored, dedupHits, encodedBytes };
+  });
+}
+
+/** The current ChunkWriter, fed the way push's fileVersion feeds it. */
+async function pipeline(repo: Repository, path: string, workers: number): Promise<Run> {
+  const store = new DiscardStore();
+  const writer = new ChunkWriter(store, repo.codec, {
+    known: new Map<string, ChunkLocation>(),
+    concurrency: 4,
+    packThreshold: repo.config.packThreshold,
+    packTarget: repo.config.packTarget,
+    encodeWorkers: workers,
+  });
+  try {
+    return await measured(async () => {
+      const hasher = repo.codec.fileHasher();
+      const refs: Promise<ChunkRef>[] = [];
+      let size = 0;
+      using file = await Deno.open(path);
+      for await (const chunk of chunkStream(readPieces(file), repo.config.chunker)) {
+        const length = chunk.length;
+        hasher.update(chunk);
+        refs.push((await writer.enqueue(chunk, size, { transfer: true })).ref);
+        size += length;
+      }
+      await Promise.all(refs);
+      hasher.digest();
+      await writer.flush();
+      return {
+        stored: writer.stats.chunksStored,
+        dedupHits: writer.stats.dedupHits,
+        encodedBytes: writer.stats.bytesUploaded,
+      };
+    });
+  } finally {
+    await writer.close();
+  }
+}
+
+async function* readPieces(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const piece = new Uint8Array(MIB);
+    const n = await file.read(piece);
+    if (n === null) return;
+    yield n === piece.length ? piece : piece.subarray(0, n);
+  }
+}
+
+/** The real push() into a fresh repository on a DiscardStore. */
+async function pushRun(path: string): Promise<Run> {
+  const store = new DiscardStore();
+  const repo = await newRepo(store);
+  return await measured(async () => {
+    const s = await push(repo, {
+      sources: [path],
+      to: "/bench",
+      device: "00000000000000be",
+      concurrency: 4,
+      log: new Logger({ level: "error", sink: () => {} }),
+    });
+    if (s.errors.length > 0) throw new Error(`push failed: ${JSON.stringify(s.errors)}`);
+    return {
+      stored: s.objectsUploaded,
+      dedupHits: s.dedupHits,
+      encodedBytes: store.dropped,
+    };
+  });
+}
+
+async function newRepo(store: ObjectStore): Promise<Repository> {
+  const id = await generateIdentity();
+  return await Repository.create(store, {
+    encrypted: true,
+    recipient: id.recipient,
+    passphrase: "bench",
+    scryptWorkFactor: 10,
+  });
+}
+
+/** Best wall time in ms of a command, output discarded; null when it is not installed. */
+async function commandMs(cmd: string, cmdArgs: string[]): Promise<number | null> {
+  let top = Infinity;
+  for (let i = 0; i < RUNS; i++) {
+    const start = performance.now();
+    try {
+      const out = await new Deno.Command(cmd, { args: cmdArgs, stdout: "null", stderr: "piped" })
+        .output();
+      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+    top = Math.min(top, performance.now() - start);
+  }
+  return top;
+}
+
+const mbs = (ms: number) => SIZE / 1e6 / (ms / 1000);
+const fmt = (x: number) => x.toFixed(0).padStart(5);
+
+const path = await Deno.makeTempFile({ prefix: "tcfs-bench-pipeline-" });
+try {
+  {
+    await using file = await Deno.open(path, { write: true });
+    for await (const piece of mixedData(1, SIZE, 4 * MIB)) {
+      for (let at = 0; at < piece.length;) at += await file.write(piece.subarray(at));
+    }
+  }
+  const repo = await newRepo(new DiscardStore());
+  const cores = navigator.hardwareConcurrency;
+  console.log(
+    `pipeline bench: ${SIZE / MIB} MiB of mixed data, ${cores} cores, best of ${RUNS} runs, ` +
+      `encrypted repository, zstd level ${repo.config.compression.level}`,
+  );
+  // Warm the page cache and both toolchains before timing anything.
+  await commandMs("b3sum", [path]);
+
+  const rows: [string, Run][] = [];
+  const show = (name: string, r: Run) => {
+    rows.push([name, r]);
+    console.log(
+      `${name.padEnd(34)} ${fmt(mbs(r.ms))} MB/s  ${String(r.stored).padStart(5)} stored ` +
+        `${String(r.dedupHits).padStart(4)} dedup  encoded ${(r.encodedBytes / SIZE).toFixed(3)} ` +
+        `of input  peak RSS ${(r.peakRss / MIB).toFixed(0)} MiB`,
+    );
+  };
+  show("serial (before the pool)", await best(() => serial(repo, path)));
+  show("ChunkWriter, in-thread (0 workers)", await best(() => pipeline(repo, path, 0)));
+  show(`ChunkWriter, ${WORKERS} workers`, await best(() => pipeline(repo, path, WORKERS)));
+  show("push() into a discarding store", await best(() => pushRun(path)));
+
+  const zstdMs = await commandMs("zstd", ["-3", "-T2", "-q", "-c", path]);
+  const zstd1Ms = await commandMs("zstd", ["-3", "-T1", "-q", "-c", path]);
+  const b3Ms = await commandMs("b3sum", [path]);
+  const ref = (name: string, ms: number | null) =>
+    console.log(`${name.padEnd(34)} ${ms === null ? "  (not installed)" : `${fmt(mbs(ms))} MB/s`}`);
+  ref("reference: zstd -3 -T2", zstdMs);
+  ref("reference: zstd -3 -T1", zstd1Ms);
+  ref("reference: b3sum", b3Ms);
+
+  const pooled = mbs(rows[2][1].ms);
+  const pushed = mbs(rows[3][1].ms);
+  const serialMbs = mbs(rows[0][1].ms);
+  console.log(`pooled / serial                    ${(pooled / serialMbs).toFixed(2)}x`);
+  if (zstdMs !== null) {
+    const z = mbs(zstdMs);
+    console.log(
+      `pooled / zstd -3 -T2               ${(pooled / z).toFixed(2)}  (target >= 0.50); ` +
+        `push() ${(pushed / z).toFixed(2)}`,
+    );
+  }
+  console.log(
+    `pooled >= 150 MB/s                 ${pooled >= 150 ? "yes" : "no"} (${pooled.toFixed(0)}); ` +
+      `push() ${pushed >= 150 ? "yes" : "no"} (${pushed.toFixed(0)})`,
+  );
+  if (b3Ms !== null) console.log(`pooled / b3sum                     ${(pooled / mbs(b3Ms)).toFixed(3)}`);
+} finally {
+  await Deno.remove(path);
+}

@@ -1,0 +1,10 @@
+/**
+ * Application wiring shared by the CLI and the daemon: from configuration to
+ * open repositories and device identity.
+ *
+ * @module
+ */
+
+export * from "./repository.ts";
+export * from "./sync.ts";
+export * from "./session.ts";

@@ -1,0 +1,71 @@
+/**
+ * A sync session: everything a sync-family command needs, opened together
+ * and closed together (repository, state database, fresh namespace).
+ *
+ * @module
+ */
+
+import type { Config } from "../config/mod.ts";
+import type { Namespace, Repository } from "../repo/mod.ts";
+import type { StateStore } from "../state/mod.ts";
+import { refreshNamespace, type StubContext, type SyncRoot } from "../sync/mod.ts";
+import { deviceId, openConfiguredRepository } from "./repository.ts";
+import { locate, namespaceCacheFor, openState } from "./sync.ts";
+
+/** Open resources of a sync-family command. */
+export interface Session {
+  /** Effective config. */
+  config: Config;
+  /** Open repository. */
+  repo: Repository;
+  /** Local state. */
+  state: StateStore;
+  /** This device's id. */
+  device: string;
+  /** Namespace, refreshed at open. */
+  ns: Namespace;
+  /** A stub context for `root`. */
+  stubContext(root: SyncRoot): StubContext;
+}
+
+/** Run `fn` with a session, closing everything afterwards. */
+export async function withSession<T>(config: Config, fn: (s: Session) => Promise<T>): Promise<T> {
+  const repo = await openConfiguredRepository(config);
+  let state: StateStore | undefined;
+  try {
+    state = await openState(config);
+    const ns = await refreshNamespace(repo, namespaceCacheFor(config, repo));
+    const session: Session = {
+      config,
+      repo,
+      state,
+      device: await deviceId(config),
+      ns,
+      stubContext: (root) => ({
+        repo,
+        ns,
+        state: state!,
+        root,
+        concurrency: config.transfer.concurrency,
+      }),
+    };
+    return await fn(session);
+  } finally {
+    state?.close();
+    await repo.store.close();
+  }
+}
+
+/** Run `fn` for each local path, in a session, with the root holding it. */
+export async function forEachLocalPath<T>(
+  config: Config,
+  paths: string[],
+  fn: (s: Session, root: SyncRoot, rel: string, path: string) => Promise<T>,
+): Promise<T[]> {
+  const located = paths.map((p) => ({ path: p, ...locate(config, p) }));
+  return await withSession(config, async (s) => {
+    const out: T[] = [];
+    for (const l of located) out.push(await fn(s, l.root, l.rel, l.path));
+    return out;
+  });
+}

@@ -1,0 +1,324 @@
+/**
+ * Push: upload local files and trees into the repository. Unchanged files
+ * (same size, mtime and mode as the version in the namespace) are skipped
+ * without being read; new content is chunked, deduplicated, stored, and
+ * committed in batches. A file becomes visible in the namespace only with the
+ * record that commits it, written after all of its chunks are stored, so an
+ * interrupted push never leaves a half-visible file, and the upload journal
+ * lets the next push skip what was already stored.
+ *
+ * @module
+ */
+
+import { chunkStream } from "../chunking/mod.ts";
+import { TcfsError } from "../errors.ts";
+import type { Logger } from "../log/mod.ts";
+import {
+  type ChunkLocation,
+  type ChunkRef,
+  ChunkWriter,
+  joinRemote,
+  type Manifest,
+  type Namespace,
+  type NewVersion,
+  normalizeRemotePath,
+  type Repository,
+  toInline,
+} from "../repo/mod.ts";
+import { toHex } from "../hash/mod.ts";
+import { mapLimit } from "../storage/mod.ts";
+import { UploadJournal } from "./journal.ts";
+import { type ProgressListener, ProgressTracker } from "./progress.ts";
+import { type LocalEntry, walkLocal } from "./walk.ts";
+
+/** Options of {@link push}. */
+export interface PushOptions {
+  /** Local files or directories. */
+  sources: string[];
+  /** Remote directory: files land in it, directories' contents land in it. */
+  to?: string;
+  /** This device's id (its commit log). */
+  device: string;
+  /** Uploads in flight at once. */
+  concurrency: number;
+  /** Upload journal file (resumable pushes); none: not resumable. */
+  journalPath?: string;
+  /** Progress listener. */
+  onProgress?: ProgressListener;
+  /** Logger for per-file problems. */
+  log: Logger;
+  /** Commit a record after this many new versions (default 5,000). */
+  batchVersions?: number;
+  /** Commit a record after this many milliseconds of uploading (default 30 s). */
+  batchMs?: number;
+}
+
+/** What a push did. */
+export interface PushSummary {
+  /** New file versions committed. */
+  filesPushed: number;
+  /** Files skipped because they had not changed. */
+  filesUnchanged: number;
+  /** Directories and symlinks committed. */
+  otherPushed: number;
+  /** Bytes of file content read. */
+  bytesRead: number;
+  /** Bytes uploaded (encoded). */
+  bytesUploaded: number;
+  /** Objects uploaded. */
+  objectsUploaded: number;
+  /** Chunks that were already stored. */
+  dedupHits: number;
+  /** Commit records written. */
+  records: number;
+  /** Paths skipped or failed, with why. */
+  errors: { path: string; error: string }[];
+}
+
+/** Files read at once: enough to keep uploads busy with small files. */
+const FILE_CONCURRENCY = 8;
+
+/** Push `opts.sources` into `repo`; see the module documentation. */
+export async function push(repo: Repository, opts: PushOptions): Promise<PushSummary> {
+  const summary: PushSummary = {
+    filesPushed: 0,
+    filesUnchanged: 0,
+    otherPushed: 0,
+    bytesRead: 0,
+    bytesUploaded: 0,
+    objectsUploaded: 0,
+    dedupHits: 0,
+    records: 0,
+    errors: [],
+  };
+  const progress = new ProgressTracker(opts.onProgress);
+  const ns = await repo.refresh();
+  const entries = await plan(opts, summary);
+  progress.update({
+    phase: "upload",
+    filesTotal: entries.filter((e) => e.kind === "file").length,
+    bytesTotal: entries.reduce((n, e) => n + (e.kind === "file" ? e.info.size : 0), 0),
+  }, true);
+
+  const journal = opts.journalPath ? new UploadJournal(opts.journalPath) : null;
+  const known = await knownChunks(repo, ns, journal);
+  let journalWrites = Promise.resolve();
+  const writer = new ChunkWriter(repo.store, repo.codec, {
+    known,
+    concurrency: opts.concurrency,
+    packThreshold: repo.config.packThreshold,
+    packTarget: repo.config.packTarget,
+    onDurable: journal
+      ? (chunks) => journalWrites = journalWrites.then(() => journal.record(chunks))
+      : undefined,
+  });
+
+  let pending: NewVersion[] = [];
+  let batchStart = Date.now();
+  const commitPending = async () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    await writer.flush();
+    await repo.commit(opts.device, ns, batch);
+    summary.records++;
+    batchStart = Date.now();
+  };
+  const batchVersions = opts.batchVersions ?? 5000;
+  const batchMs = opts.batchMs ?? 30_000;
+
+  try {
+    // Directories and symlinks first, in order; then files in parallel.
+    for (const e of entries) {
+      if (e.kind === "file") continue;
+      const v = await otherVersion(e, ns);
+      if (v) {
+        pending.push(v);
+        summary.otherPushed++;
+      }
+    }
+    await mapLimit(entries.filter((e) => e.kind === "file"), FILE_CONCURRENCY, async (e) => {
+      const current = ns.get(e.remote);
+      if (
+        current?.kind === "file" && current.size === e.info.size &&
+        current.mtime === e.info.mtime?.getTime() && current.mode === (e.info.mode! & 0o7777)
+      ) {
+        summary.filesUnchanged++;
+        progress.addBytes(e.info.size);
+        progress.fileDone();
+        return;
+      }
+      try {
+        pending.push(await fileVersion(repo, writer, e, progress));
+        summary.filesPushed++;
+        summary.bytesRead += e.info.size;
+      } catch (err) {
+        if (!(err instanceof TcfsError)) throw err;
+        summary.errors.push({ path: e.local, error: err.message });
+        opts.log.error("push failed for a file", { path: e.local, error: err.message });
+      }
+      progress.fileDone();
+      if (pending.length >= batchVersions || Date.now() - batchStart >= batchMs) {
+        progress.update({ phase: "commit" }, true);
+        await commitPending();
+        progress.update({ phase: "upload" });
+      }
+    });
+    progress.update({ phase: "commit" }, true);
+    await commitPending();
+    await writer.flush();
+    await journalWrites;
+    await journal?.clear();
+  } finally {
+    await writer.close();
+    journal?.close();
+    Object.assign(summary, {
+      bytesUploaded: writer.stats.bytesUploaded,
+      objectsUploaded: writer.stats.objectsUploaded,
+      dedupHits: writer.stats.dedupHits,
+    });
+  }
+  return summary;
+}
+
+/** Map sources to remote paths (`rclone copy` rules for directories) and walk them. */
+async function plan(opts: PushOptions, summary: PushSummary): Promise<LocalEntry[]> {
+  const to = opts.to === undefined ? undefined : normalizeRemotePath(opts.to);
+  const out: LocalEntry[] = [];
+  const seen = new Map<string, string>();
+  for (const source of opts.sources) {
+    const info = await Deno.lstat(source).catch(() => null);
+    if (!info) throw new TcfsError(`${source}: no such file or directory`);
+    const name = basenameOf(source);
+    // A directory's contents land in --to; without --to the directory keeps its name.
+    const remote = info.isDirectory ? (to ?? joinRemote("/", name)) : joinRemote(to ?? "/", name);
+    const skip = (path: string, why: string) => summary.errors.push({ path, error: why });
+    for await (const e of walkLocal(source.replace(/\/+$/, "") || "/", remote, skip)) {
+      if (e.remote === "/" && e.kind === "dir") continue;
+      const other = seen.get(e.remote);
+      if (other !== undefined) {
+        throw new TcfsError(`${e.local} and ${other} would both be pushed to ${e.remote}`);
+      }
+      seen.set(e.remote, e.local);
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+function basenameOf(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  const abs = trimmed === "" ? "/" : trimmed;
+  const name = abs.slice(abs.lastIndexOf("/") + 1);
+  if (name === "" || name === "." || name === "..") {
+    return basenameOf(Deno.realPathSync(abs));
+  }
+  return name;
+}
+
+/** Every chunk the repository is known to hold: referenced by live versions, or journaled. */
+async function knownChunks(
+  repo: Repository,
+  ns: Namespace,
+  journal: UploadJournal | null,
+): Promise<Map<string, ChunkLocation>> {
+  const known = journal ? await journal.load() : new Map<string, ChunkLocation>();
+  for (const entry of ns.walk("/")) {
+    const v = entry.version;
+    if (v?.kind !== "file" || !v.manifest || "ref" in v.manifest) continue;
+    for (const c of v.manifest.chunks) known.set(c.id, c.pack ?? null);
+  }
+  void repo;
+  return known;
+}
+
+async function otherVersion(e: LocalEntry, ns: Namespace): Promise<NewVersion | null> {
+  const current = ns.get(e.remote);
+  const mode = e.info.mode! & 0o7777;
+  const mtime = e.info.mtime?.getTime() ?? 0;
+  if (e.kind === "dir") {
+    if (current?.kind === "dir" && current.mode === mode) return null;
+    return { path: e.remote, deleted: false, kind: "dir", mode, mtime, size: 0 };
+  }
+  const target = await Deno.readLink(e.local);
+  if (current?.kind === "symlink" && current.target === target) return null;
+  return {
+    path: e.remote,
+    deleted: false,
+    kind: "symlink",
+    mode,
+    mtime,
+    size: target.length,
+    target,
+  };
+}
+
+/** Bytes per read: large reads cost less per byte than the 64 KiB pieces of `file.readable`. */
+const READ_PIECE = 1024 * 1024;
+
+/** The content of `file`, each piece in memory of its own (chunks may be views of it). */
+async function* readPieces(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const piece = new Uint8Array(READ_PIECE);
+    const n = await file.read(piece);
+    if (n === null) return;
+    yield n === piece.length ? piece : piece.subarray(0, n);
+  }
+}
+
+/** Read, chunk and store one file; returns its new version. */
+async function fileVersion(
+  repo: Repository,
+  writer: ChunkWriter,
+  e: LocalEntry,
+  progress: ProgressTracker,
+): Promise<NewVersion> {
+  progress.update({ current: e.local });
+  const hasher = repo.codec.fileHasher();
+  const chunks: ChunkRef[] = [];
+  let size = 0;
+  let inline: string | undefined;
+  const file = await Deno.open(e.local, { read: true });
+  try {
+    if (e.info.size <= repo.config.inlineMax) {
+      const bytes = new Uint8Array(await new Response(file.readable).arrayBuffer());
+      hasher.update(bytes);
+      size = bytes.length;
+      inline = toInline(bytes);
+    } else {
+      // The writer encodes earlier chunks on its workers while this loop reads,
+      // cuts and hashes the next ones; it waits here when it holds enough.
+      const refs: Promise<ChunkRef>[] = [];
+      for await (const chunk of chunkStream(readPieces(file), repo.config.chunker)) {
+        const length = chunk.length;
+        hasher.update(chunk); // before the writer takes the chunk's memory
+        refs.push((await writer.enqueue(chunk, size, { transfer: true })).ref);
+        size += length;
+        progress.addBytes(length);
+      }
+      chunks.push(...await Promise.all(refs));
+    }
+  } finally {
+    try {
+      file.close();
+    } catch { /* the stream closed it */ }
+  }
+  const after = await Deno.lstat(e.local);
+  if (after.size !== size || after.mtime?.getTime() !== e.info.mtime?.getTime()) {
+    throw new TcfsError(`${e.local} changed while it was being read; push it again`);
+  }
+  const manifest: Manifest = inline === undefined
+    ? { v: 1, size, oid: toHex(hasher.digest()), chunks }
+    : { v: 1, size, oid: toHex(hasher.digest()), chunks: [], inline };
+  const { id, manifest: stored } = await repo.prepareManifest(manifest);
+  return {
+    path: e.remote,
+    deleted: false,
+    kind: "file",
+    mode: e.info.mode! & 0o7777,
+    mtime: e.info.mtime?.getTime() ?? 0,
+    size,
+    manifestId: id,
+    manifest: stored,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Encoding of everything a repository stores: chunk blobs (compressed when
+ * that helps, then sealed with the data key) and metadata objects (JSON,
+ * compressed, sealed with the meta key). Decoding verifies as it goes: a
+ * chunk whose plaintext does not hash to its id is an error naming the chunk.
+ *
+ * @module
+ */
+
+import { zstdCompress, zstdDecompress } from "../compress/mod.ts";
+import { open, type Opened, seal } from "../crypto/mod.ts";
+import type { RepoKeys } from "../crypto/mod.ts";
+import { IntegrityError, KeyError } from "../errors.ts";
+import { blake3, type Blake3Hasher, createBlake3, toHex } from "../hash/mod.ts";
+import { EncodePool } from "./encode_pool.ts";
+import { chunkContext, objectContext } from "./layout.ts";
+import type { RepoConfig } from "./repo_config.ts";
+
+/** Longest metadata object accepted after decompression (guards against bombs). */
+export const MAX_META_BYTES = 512 * 1024 * 1024;
+
+/**
+ * What hashing and encoding a chunk depends on. Every field survives
+ * `postMessage` (Deno clones CryptoKeys), so a worker can encode chunks
+ * byte-for-byte like the codec that made it.
+ */
+export interface ChunkCoding {
+  /** Key of the keyed BLAKE3 chunk ids, or `null` for plain BLAKE3. */
+  idKey: Uint8Array | null;
+  /** AES-256-GCM key sealing chunk bodies, or `null` to store them unencrypted. */
+  dataKey: CryptoKey | null;
+  /** zstd level. */
+  level: number;
+}
+
+/** The id of a chunk under `coding`: BLAKE3 of its plaintext, keyed when there is an id key. */
+export function chunkIdOf(coding: ChunkCoding, plain: Uint8Array): string {
+  return toHex(blake3(plain, coding.idKey ?? undefined));
+}
+
+/** The stored form of chunk `id` under `coding`: compressed if that makes it smaller, then sealed. */
+export async function encodeChunkWith(
+  coding: ChunkCoding,
+  id: string,
+  plain: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const packed = zstdCompress(plain, coding.level);
+  const compressed = packed.length < plain.length;
+  return await seal(coding.dataKey, compressed ? packed : plain, {
+    compressed,
+    aad: chunkContext(id),
+    keyKind: "data",
+  });
+}
+
+/** Encodes and decodes a repository's objects with its keys and parameters. */
+export class Codec {
+  readonly #keys: RepoKeys | null;
+  readonly #level: number;
+  readonly #coding: ChunkCoding;
+
+  /** `keys` is `null` for an unencrypted repository. */
+  constructor(config: RepoConfig, keys: RepoKeys | null) {
+    if (config.encryption !== "none" && !keys) {
+      throw new KeyError("the repository is encrypted but no key was given");
+    }
+    this.#keys = config.encryption === "none" ? null : keys;
+    this.#level = config.compression.level;
+    this.#coding = {
+      idKey: this.#keys?.idKey ?? null,
+      dataKey: this.#keys?.dataKey ?? null,
+      level: this.#level,
+    };
+  }
+
+  /** Whether object bodies are encrypted. */
+  get encrypted(): boolean {
+    return this.#keys !== null;
+  }
+
+  /** The id of a chunk: BLAKE3 of its plaintext, keyed when the repository is encrypted. */
+  chunkId(plain: Uint8Array): string {
+    return chunkIdOf(this.#coding, plain);
+  }
+
+  /** A streaming hasher for whole-file ids (keyed like chunk ids). */
+  fileHasher(): Blake3Hasher {
+    return createBlake3(this.#keys?.idKey);
+  }
+
+  /** The id of a metadata value: the hash of its canonical encoding. */
+  metaId(encoded: Uint8Array): string {
+    return toHex(blake3(encoded, this.#keys?.idKey));
+  }
+
+  /** The stored form of a chunk: compressed if that makes it smaller, then sealed. */
+  async encodeChunk(id: string, plain: Uint8Array): Promise<Uint8Array> {
+    return await encodeChunkWith(this.#coding, id, plain);
+  }
+
+  /**
+   * A pool of up to `workers` threads that hash and encode chunks exactly
+   * like {@link chunkId} and {@link encodeChunk} (`0`: in this thread). The
+   * keys go to those workers and nowhere else. Close the pool when done:
+   * live workers keep the process running.
+   */
+  encodePool(workers: number): EncodePool {
+    return new EncodePool(this.#coding, workers);
+  }
+
+  /**
+   * The plaintext of a stored chunk, verified: it must open under its id's
+   * context, have the expected size and hash to its id.
+   */
+  async decodeChunk(id: string, body: Uint8Array, size: number): Promise<Uint8Array> {
+    let opened: Opened;
+    try {
+      opened = await open(this.#keys?.dataKey ?? null, body, chunkContext(id));
+    } catch (err) {
+      throw new IntegrityError(`chunk ${id}: ${(err as Error).message}`, { cause: err });
+    }
+    let plain: Uint8Array;
+    try {
+      plain = opened.compressed ? zstdDecompress(opened.payload, size) : opened.payload;
+    } catch (err) {
+      throw new IntegrityError(`chunk ${id}: does not decompress: ${(err as Error).message}`);
+    }
+    if (plain.length !== size) {
+      throw new IntegrityError(`chunk ${id}: ${plain.length} bytes where ${size} were expected`);
+    }
+    if (this.chunkId(plain) !== id) {
+      throw new IntegrityError(`chunk ${id}: content does not match its hash (corrupted)`);
+    }
+    return plain;
+  }
+
+  /** The stored form of a metadata value at `key`: JSON, zstd, sealed with the meta key. */
+  async encodeMeta(key: string, value: unknown): Promise<Uint8Array> {
+    const json = new TextEncoder().encode(JSON.stringify(value));
+    return await seal(this.#keys?.metaKey ?? null, zstdCompress(json, this.#level), {
+      compressed: true,
+      aad: objectContext(key),
+    });
+  }
+
+  /** Decode a metadata object stored at `key`. */
+  async decodeMeta<T>(key: string, body: Uint8Array): Promise<T> {
+    let opened: Opened;
+    try {
+      opened = await open(this.#keys?.metaKey ?? null, body, objectContext(key));
+    } catch (err) {
+      throw new IntegrityError(`${key}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const json = opened.compressed
+        ? zstdDecompress(opened.payload, MAX_META_BYTES)
+        : opened.payload;
+      return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json)) as T;
+    } catch (err) {
+      throw new IntegrityError(`${key}: malformed metadata: ${(err as Error).message}`);
+    }
+  }
+}

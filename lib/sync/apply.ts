@@ -1,0 +1,434 @@
+/**
+ * Carrying out a planned sync round. Local writes go through
+ * {@link local_fs}, so they are atomic and never clobber a file that changed
+ * after the scan. New versions are collected and committed as one record
+ * after every chunk they reference is durable; local state is written only
+ * after that commit, so state never claims a version the repository lacks.
+ *
+ * @module
+ */
+
+import {
+  type ChunkSource,
+  downloadFile,
+  type ProgressTracker,
+  type StoredFile,
+} from "../engine/mod.ts";
+import { TcfsError } from "../errors.ts";
+import { DIR_STUB_SUFFIX, FILE_STUB_SUFFIX } from "../format/mod.ts";
+import type { Namespace, NewVersion, PathVersion, Repository, VersionVector } from "../repo/mod.ts";
+import type { ConflictEntry, SyncedEntry } from "../state/mod.ts";
+import type { Action } from "./plan.ts";
+import { writeDirStub, writeFileStub } from "./stubs.ts";
+import { conflictCopyName } from "./conflict_name.ts";
+import { assertUnchanged, removeLocal, statLocal, tempBeside } from "./local_fs.ts";
+import { remotePathOf, type SyncRoot } from "./roots.ts";
+import type { LocalEntry } from "./scan.ts";
+
+/** What {@link applyActions} needs. */
+export interface ApplyContext {
+  /** Repository. */
+  repo: Repository;
+  /** Merged namespace (updated by the commit). */
+  ns: Namespace;
+  /** The root being synced. */
+  root: SyncRoot;
+  /** This device. */
+  device: string;
+  /** Upload one local file's content (chunks durable only after `flush`). */
+  storeFile(path: string, local: LocalEntry): Promise<StoredFile>;
+  /** Make every stored chunk durable. */
+  flush(): Promise<void>;
+  /** Chunk reader for downloads. */
+  source: ChunkSource;
+  /** Chunk downloads in flight per file. */
+  concurrency: number;
+  /** Progress. */
+  progress: ProgressTracker;
+}
+
+/** The outcome of a round: state changes and counts. */
+export interface ApplyResult {
+  /** State entries to write (null: forget). */
+  state: [string, SyncedEntry | null][];
+  /** Conflicts found or still open. */
+  conflicts: ConflictEntry[];
+  /** Paths whose conflict is gone. */
+  resolved: string[];
+  /** Counters. */
+  counts: {
+    uploaded: number;
+    downloaded: number;
+    stubs: number;
+    deletedLocal: number;
+    deletedRemote: number;
+    renamed: number;
+    conflicts: number;
+  };
+  /** Per-path failures. */
+  errors: { path: string; error: string }[];
+}
+
+interface Pending {
+  version: NewVersion;
+  base?: VersionVector;
+  then: (committed: PathVersion) => SyncedEntry | null;
+}
+
+/** Run `actions`; see the module documentation. */
+export async function applyActions(ctx: ApplyContext, actions: Action[]): Promise<ApplyResult> {
+  const result: ApplyResult = {
+    state: [],
+    conflicts: [],
+    resolved: [],
+    counts: {
+      uploaded: 0,
+      downloaded: 0,
+      stubs: 0,
+      deletedLocal: 0,
+      deletedRemote: 0,
+      renamed: 0,
+      conflicts: 0,
+    },
+    errors: [],
+  };
+  const pending: Pending[] = [];
+  const localDeletes: Extract<Action, { op: "delete-local" }>[] = [];
+  for (const action of actions) {
+    try {
+      if (action.op === "delete-local") localDeletes.push(action);
+      else await applyOne(ctx, action, pending, result);
+    } catch (err) {
+      if (!(err instanceof TcfsError)) throw err;
+      result.errors.push({ path: action.rel, error: err.message });
+    }
+  }
+  // Children before parents, so directories are empty when their turn comes.
+  for (const action of localDeletes.reverse()) {
+    try {
+      const path = `${ctx.root.local}/${action.rel}`;
+      const stubPath = stubPathOf(path, action.base);
+      if (stubPath) await removeLocal(stubPath);
+      else {
+        if (action.base.kind !== "dir") {
+          await assertUnchanged(path, await expectedOf(path, action.base));
+        }
+        await removeLocal(path);
+      }
+      result.state.push([action.rel, null]);
+      result.counts.deletedLocal++;
+    } catch (err) {
+      if (!(err instanceof TcfsError)) throw err;
+      result.errors.push({ path: action.rel, error: err.message });
+    }
+  }
+  if (pending.length > 0) {
+    await ctx.flush();
+    const record = await ctx.repo.commit(
+      ctx.device,
+      ctx.ns,
+      pending.map((p) => ({ ...p.version, ...(p.base ? { base: p.base } : {}) })),
+    );
+    record.versions.forEach((v, i) =>
+      result.state.push([relOf(ctx.root, v.path), pending[i].then(v)])
+    );
+  }
+  return result;
+}
+
+function relOf(root: SyncRoot, path: string): string {
+  return root.remote === "/" ? path.slice(1) : path.slice(root.remote.length + 1);
+}
+
+/** The stub file standing for a stub entry, or null if the entry is hydrated. */
+function stubPathOf(path: string, base: SyncedEntry | undefined): string | null {
+  if (base?.hydration !== "stub") return null;
+  return path + (base.kind === "dir" ? DIR_STUB_SUFFIX : FILE_STUB_SUFFIX);
+}
+
+/** What a synced entry looks like on disk, for the unchanged check. */
+async function expectedOf(path: string, base: SyncedEntry): Promise<LocalEntry | null> {
+  const now = await statLocal(path);
+  if (!now) return null;
+  const same = now.kind === base.kind && now.size === base.size && now.mtime === base.mtime &&
+    now.ino === base.ino && now.ctime === base.ctime;
+  return same ? now : { ...now, mtime: -1 };
+}
+
+function entryFrom(
+  v: PathVersion,
+  local: LocalEntry | null,
+  hydration: SyncedEntry["hydration"],
+  oid?: string,
+): SyncedEntry {
+  return {
+    kind: v.kind,
+    size: v.size,
+    mtime: local?.mtime ?? v.mtime,
+    mode: v.mode,
+    ino: local?.ino ?? 0,
+    ctime: local?.ctime ?? 0,
+    ...(v.manifestId ? { manifestId: v.manifestId } : {}),
+    ...(oid ? { oid } : {}),
+    ...(v.target !== undefined ? { target: v.target } : {}),
+    vv: v.vv,
+    hydration,
+    syncedAt: Date.now(),
+  };
+}
+
+async function oidOf(ctx: ApplyContext, v: PathVersion): Promise<string | undefined> {
+  if (v.kind !== "file" || !v.manifest) return undefined;
+  return (await ctx.repo.manifestOf(v)).oid;
+}
+
+async function applyOne(
+  ctx: ApplyContext,
+  action: Action,
+  pending: Pending[],
+  result: ApplyResult,
+) {
+  const path = `${ctx.root.local}/${action.rel}`;
+  const remote = remotePathOf(ctx.root, action.rel);
+  switch (action.op) {
+    case "upload":
+      return await upload(ctx, action, path, remote, pending, result);
+    case "rename": {
+      const old = ctx.ns.heads(remotePathOf(ctx.root, action.from))
+        .find((h) => h.manifestId === action.base.manifestId && !h.deleted);
+      if (!old) {
+        // The old version is gone remotely: upload the new name like any new file.
+        return await upload(
+          ctx,
+          { op: "upload", rel: action.rel, local: action.local },
+          path,
+          remote,
+          pending,
+          result,
+        );
+      }
+      pending.push(tombstone(ctx, action.from, action.base));
+      const hydration = action.base.hydration;
+      pending.push({
+        version: {
+          ...copyVersion(old),
+          path: remote,
+          mode: action.local.mode,
+          mtime: action.local.mtime,
+        },
+        then: (v) => entryFrom(v, action.local, hydration, action.base.oid),
+      });
+      result.counts.renamed++;
+      return;
+    }
+    case "tombstone":
+      pending.push(tombstone(ctx, action.rel, action.base));
+      result.counts.deletedRemote++;
+      return;
+    case "forget":
+      result.state.push([action.rel, null]);
+      return;
+    case "download":
+      return await download(ctx, action, path, result);
+    case "conflict-copies":
+      return await conflictCopies(ctx, action.rel, action.others, result);
+  }
+}
+
+function copyVersion(v: PathVersion): NewVersion {
+  return {
+    path: v.path,
+    deleted: false,
+    kind: v.kind,
+    mode: v.mode,
+    mtime: v.mtime,
+    size: v.size,
+    ...(v.target !== undefined ? { target: v.target } : {}),
+    ...(v.manifestId ? { manifestId: v.manifestId, manifest: v.manifest } : {}),
+  };
+}
+
+/** A tombstone keeping the deleted content (the trash). */
+function tombstone(ctx: ApplyContext, rel: string, base: SyncedEntry): Pending {
+  const remote = remotePathOf(ctx.root, rel);
+  const old = ctx.ns.heads(remote).find((h) => h.manifestId === base.manifestId && !h.deleted);
+  const version: NewVersion = {
+    path: remote,
+    deleted: true,
+    kind: base.kind,
+    mode: base.mode,
+    mtime: base.mtime,
+    size: base.size,
+    ...(old?.manifestId ? { manifestId: old.manifestId, manifest: old.manifest } : {}),
+  };
+  return { version, then: () => null };
+}
+
+async function upload(
+  ctx: ApplyContext,
+  action: Extract<Action, { op: "upload" }>,
+  path: string,
+  remote: string,
+  pending: Pending[],
+  result: ApplyResult,
+): Promise<void> {
+  const loc = action.local;
+  const version: NewVersion = {
+    path: remote,
+    deleted: false,
+    kind: loc.kind,
+    mode: loc.mode,
+    mtime: loc.mtime,
+    size: loc.size,
+  };
+  let oid: string | undefined;
+  if (loc.kind === "symlink") version.target = loc.target;
+  if (loc.kind === "file") {
+    const stored = await ctx.storeFile(path, loc);
+    Object.assign(version, {
+      manifestId: stored.manifestId,
+      manifest: stored.manifest,
+      size: stored.size,
+    });
+    oid = stored.oid;
+    const winner = ctx.ns.get(remote);
+    const same = (v?: { manifestId?: string; mode: number; kind: string }) =>
+      v?.kind === "file" && v.manifestId === stored.manifestId && v.mode === loc.mode;
+    // Unchanged content (only the inode or ctime moved), or both sides made the same edit.
+    if (action.base && same(action.base) && !action.concurrent) {
+      result.state.push([action.rel, {
+        ...action.base,
+        mtime: loc.mtime,
+        ino: loc.ino,
+        ctime: loc.ctime,
+        syncedAt: Date.now(),
+      }]);
+      return;
+    }
+    if (action.concurrent && winner && same(winner) && ctx.ns.heads(remote).length === 1) {
+      result.state.push([action.rel, entryFrom(winner, loc, "hydrated", oid)]);
+      return;
+    }
+  }
+  if (action.concurrent) {
+    // Two different edits: keep ours here, theirs beside it, and publish ours as concurrent.
+    const others = ctx.ns.heads(remote).filter((h) => !h.deleted);
+    await conflictCopies(ctx, action.rel, others, result);
+    pending.push({
+      version,
+      base: action.base?.vv ?? {},
+      then: (v) => entryFrom(v, loc, "hydrated", oid),
+    });
+  } else {
+    pending.push({
+      version,
+      then: (v) =>
+        entryFrom(v, loc, action.base?.hydration === "pinned" ? "pinned" : "hydrated", oid),
+    });
+  }
+  result.counts.uploaded++;
+}
+
+async function download(
+  ctx: ApplyContext,
+  action: Extract<Action, { op: "download" }>,
+  path: string,
+  result: ApplyResult,
+): Promise<void> {
+  const v = action.version;
+  const base = action.base;
+  // Already what we have (our own version won a conflict): just record the new vector.
+  if (
+    base && base.hydration !== "stub" && base.kind === v.kind && base.manifestId === v.manifestId &&
+    base.mode === v.mode && base.target === v.target
+  ) {
+    result.state.push([action.rel, { ...base, vv: v.vv, syncedAt: Date.now() }]);
+    return;
+  }
+  const expected = base ? await expectedOf(path, base) : null;
+  if (action.stub && (v.kind === "file" || v.kind === "dir")) {
+    const entry = v.kind === "file"
+      ? await writeFileStub(ctx, action.rel, v)
+      : await writeDirStub(ctx, action.rel, v);
+    if (base && base.hydration !== "stub") await removeLocal(path);
+    result.state.push([action.rel, entry]);
+    result.counts.stubs++;
+    return;
+  }
+  if (v.kind === "dir") {
+    await Deno.mkdir(path, { recursive: true });
+    await Deno.chmod(path, v.mode);
+    result.state.push([action.rel, entryFrom(v, await statLocal(path), "hydrated")]);
+    return;
+  }
+  const tmp = tempBeside(path);
+  try {
+    if (v.kind === "symlink") await Deno.symlink(v.target!, tmp);
+    else {
+      ctx.progress.update({ current: v.path });
+      await downloadFile(v, await ctx.repo.manifestOf(v), tmp, ctx.source, {
+        concurrency: ctx.concurrency,
+        repo: ctx.repo,
+      }, ctx.progress);
+    }
+    if (base && base.hydration !== "stub") await assertUnchanged(path, expected);
+    else if (!base) await assertUnchanged(path, null);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  if (base?.hydration === "stub") await removeLocal(path + FILE_STUB_SUFFIX);
+  result.state.push([
+    action.rel,
+    entryFrom(
+      v,
+      await statLocal(path),
+      base?.hydration === "pinned" ? "pinned" : "hydrated",
+      await oidOf(ctx, v),
+    ),
+  ]);
+  result.counts.downloaded++;
+}
+
+async function conflictCopies(
+  ctx: ApplyContext,
+  rel: string,
+  others: PathVersion[],
+  result: ApplyResult,
+) {
+  const copies: ConflictEntry["copies"] = [];
+  for (const other of others) {
+    if (other.kind !== "file") continue; // directories merge; symlink conflicts keep the winner
+    const copyRel = conflictCopyName(rel, other);
+    const copyPath = `${ctx.root.local}/${copyRel}`;
+    const copy = {
+      path: copyRel,
+      device: other.device,
+      manifestId: other.manifestId,
+      time: other.time,
+    };
+    const existing = await statLocal(copyPath);
+    if (existing?.kind === "file" && existing.size === other.size) {
+      copies.push({ ...copy, size: existing.size, mtime: existing.mtime });
+      continue;
+    }
+    const tmp = tempBeside(copyPath);
+    try {
+      await downloadFile(other, await ctx.repo.manifestOf(other), tmp, ctx.source, {
+        concurrency: ctx.concurrency,
+        repo: ctx.repo,
+      }, ctx.progress);
+      await Deno.rename(tmp, copyPath);
+    } catch (err) {
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
+    }
+    const written = await statLocal(copyPath);
+    copies.push({ ...copy, size: written?.size, mtime: written?.mtime });
+  }
+  if (copies.length > 0) {
+    result.conflicts.push({ root: "", path: rel, copies, detectedAt: Date.now() });
+    result.counts.conflicts++;
+  }
+}

@@ -21,6 +21,7 @@
  * @module
  */
 
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { chunkStream } from "../lib/chunking/mod.ts";
 import { generateIdentity } from "../lib/crypto/mod.ts";
@@ -28,7 +29,13 @@ import { push } from "../lib/engine/push.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import { Logger } from "../lib/log/mod.ts";
 import { type ChunkLocation, type ChunkRef, ChunkWriter, Repository } from "../lib/repo/mod.ts";
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from "../lib/storage/mod.ts";
+import type {
+  ByteRange,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+} from "../lib/storage/mod.ts";
 import { mixedData } from "./data.ts";
 
 const MIB = 1024 * 1024;
@@ -101,6 +108,8 @@ class DiscardStore implements ObjectStore {
 
 interface Run {
   ms: number;
+  /** CPU time of the whole process (all threads), in ms. */
+  cpuMs: number;
   stored: number;
   dedupHits: number;
   encodedBytes: number;
@@ -108,13 +117,16 @@ interface Run {
 }
 
 /** Sample resident memory while `op` runs, to show the pipeline's memory stays bounded. */
-async function measured(op: () => Promise<Omit<Run, "ms" | "peakRss">>): Promise<Run> {
+async function measured(op: () => Promise<Omit<Run, "ms" | "cpuMs" | "peakRss">>): Promise<Run> {
   let peakRss = Deno.memoryUsage().rss;
   const timer = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 20);
+  const cpu = process.cpuUsage();
   const start = performance.now();
   try {
     const r = await op();
-    return { ...r, ms: performance.now() - start, peakRss };
+    const ms = performance.now() - start;
+    const used = process.cpuUsage(cpu);
+    return { ...r, ms, cpuMs: (used.user + used.system) / 1000, peakRss };
   } finally {
     clearInterval(timer);
   }
@@ -271,7 +283,8 @@ try {
   const show = (name: string, r: Run) => {
     rows.push([name, r]);
     console.log(
-      `${name.padEnd(34)} ${fmt(mbs(r.ms))} MB/s  ${String(r.stored).padStart(5)} stored ` +
+      `${name.padEnd(34)} ${fmt(mbs(r.ms))} MB/s  cpu ${(r.cpuMs / 1000 / (SIZE / 1e9)).toFixed(2)} s/GB ` +
+        `${String(r.stored).padStart(5)} stored ` +
         `${String(r.dedupHits).padStart(4)} dedup  encoded ${(r.encodedBytes / SIZE).toFixed(3)} ` +
         `of input  peak RSS ${(r.peakRss / MIB).toFixed(0)} MiB`,
     );
@@ -305,7 +318,9 @@ try {
     `pooled >= 150 MB/s                 ${pooled >= 150 ? "yes" : "no"} (${pooled.toFixed(0)}); ` +
       `push() ${pushed >= 150 ? "yes" : "no"} (${pushed.toFixed(0)})`,
   );
-  if (b3Ms !== null) console.log(`pooled / b3sum                     ${(pooled / mbs(b3Ms)).toFixed(3)}`);
+  if (b3Ms !== null) {
+    console.log(`pooled / b3sum                     ${(pooled / mbs(b3Ms)).toFixed(3)}`);
+  }
 } finally {
   await Deno.remove(path);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { openState } from "../lib/app/mod.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 import type { Command } from "../lib/cli/mod.ts";
 
 /** `tcfs conflicts` */
@@ -16,14 +16,9 @@ export const conflictsCommand: Command = {
   maxArgs: 0,
   async run(ctx) {
     const { config } = await ctx.config();
-    const state = await openState(config);
+    const executor = await openExecutor(config, ctx.log);
     try {
-      const list = (await state.listConflicts()).map((c) => ({
-        root: c.root.slice(0, c.root.indexOf("=")),
-        path: c.path,
-        copies: c.copies.map((x) => x.path),
-        detectedAt: new Date(c.detectedAt).toISOString(),
-      }));
+      const list = await executor.conflicts();
       ctx.out.result(
         list,
         (l) =>
@@ -36,7 +31,7 @@ export const conflictsCommand: Command = {
             ).join("\n"),
       );
     } finally {
-      state.close();
+      await executor.close();
     }
   },
 };

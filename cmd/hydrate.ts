@@ -4,9 +4,8 @@
  * @module
  */
 
-import { forEachLocalPath } from "../lib/app/mod.ts";
 import { type Command, formatBytes } from "../lib/cli/mod.ts";
-import { hydrate } from "../lib/sync/mod.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 
 /** `tcfs hydrate` */
 export const hydrateCommand: Command = {
@@ -18,10 +17,13 @@ export const hydrateCommand: Command = {
   minArgs: 1,
   async run(ctx, { positionals }) {
     const { config } = await ctx.config();
-    const results = await forEachLocalPath(config, positionals, async (s, root, rel, path) => ({
-      path,
-      ...(await hydrate(s.stubContext(root), rel)),
-    }));
+    const executor = await openExecutor(config, ctx.log);
+    let results;
+    try {
+      results = await executor.stub("hydrate", positionals);
+    } finally {
+      await executor.close();
+    }
     ctx.out.result(
       results,
       (rs) =>

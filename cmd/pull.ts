@@ -4,9 +4,8 @@
  * @module
  */
 
-import { openConfiguredRepository } from "../lib/app/mod.ts";
 import { type Command, formatBytes, ProgressBar } from "../lib/cli/mod.ts";
-import { pull } from "../lib/engine/mod.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 
 /** `tcfs pull` */
 export const pullCommand: Command = {
@@ -20,15 +19,10 @@ export const pullCommand: Command = {
   maxArgs: 2,
   async run(ctx, { positionals: [remote, local] }) {
     const { config } = await ctx.config();
-    const repo = await openConfiguredRepository(config);
+    const executor = await openExecutor(config, ctx.log);
     const bar = new ProgressBar(Deno.stderr.isTerminal() && !ctx.json);
     try {
-      const s = await pull(repo, {
-        remote,
-        local,
-        concurrency: config.transfer.concurrency,
-        onProgress: bar.update,
-      });
+      const s = await executor.pull({ remote, local }, bar.update);
       bar.done();
       ctx.out.result(
         s,
@@ -38,7 +32,7 @@ export const pullCommand: Command = {
       );
     } finally {
       bar.done();
-      await repo.store.close();
+      await executor.close();
     }
   },
 };

@@ -4,9 +4,8 @@
  * @module
  */
 
-import { deviceId, journalPathFor, openConfiguredRepository } from "../lib/app/mod.ts";
 import { type Command, formatBytes, ProgressBar } from "../lib/cli/mod.ts";
-import { push } from "../lib/engine/mod.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 
 /** `tcfs push` */
 export const pushCommand: Command = {
@@ -24,18 +23,13 @@ export const pushCommand: Command = {
   minArgs: 1,
   async run(ctx, { positionals, values }) {
     const { config } = await ctx.config();
-    const repo = await openConfiguredRepository(config);
+    const executor = await openExecutor(config, ctx.log);
     const bar = new ProgressBar(Deno.stderr.isTerminal() && !ctx.json);
     try {
-      const summary = await push(repo, {
-        sources: positionals,
-        to: values.to as string | undefined,
-        device: await deviceId(config),
-        concurrency: config.transfer.concurrency,
-        journalPath: journalPathFor(config, repo),
-        onProgress: bar.update,
-        log: ctx.log,
-      });
+      const summary = await executor.push(
+        { paths: positionals, to: values.to as string | undefined },
+        bar.update,
+      );
       bar.done();
       ctx.out.result(
         summary,
@@ -49,7 +43,7 @@ export const pushCommand: Command = {
       return summary.errors.length > 0 ? 1 : 0;
     } finally {
       bar.done();
-      await repo.store.close();
+      await executor.close();
     }
   },
 };

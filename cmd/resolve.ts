@@ -4,10 +4,10 @@
  * @module
  */
 
-import { forEachLocalPath } from "../lib/app/mod.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 import type { Command } from "../lib/cli/mod.ts";
 import { UsageError } from "../lib/errors.ts";
-import { type Keep, resolveConflict } from "../lib/sync/mod.ts";
+import type { Keep } from "../lib/sync/mod.ts";
 
 /** `tcfs resolve` */
 export const resolveCommand: Command = {
@@ -25,11 +25,13 @@ export const resolveCommand: Command = {
       throw new UsageError("resolve: --keep must be local, remote or both");
     }
     const { config } = await ctx.config();
-    const [r] = await forEachLocalPath(
-      config,
-      positionals,
-      (s, root, rel) => resolveConflict(s.stubContext(root), s.device, rel, keep as Keep),
-    );
+    const executor = await openExecutor(config, ctx.log);
+    let r;
+    try {
+      r = await executor.resolve({ path: positionals[0], keep: keep as Keep });
+    } finally {
+      await executor.close();
+    }
     ctx.out.result(r, (x) => `resolved ${x.path}: kept ${x.kept}`);
   },
 };

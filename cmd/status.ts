@@ -5,10 +5,8 @@
  * @module
  */
 
-import { configuredRoots, openState } from "../lib/app/mod.ts";
 import type { Command } from "../lib/cli/mod.ts";
-import { findRoot, rootStatus } from "../lib/sync/mod.ts";
-import { UsageError } from "../lib/errors.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 
 /** `tcfs status` */
 export const statusCommand: Command = {
@@ -20,24 +18,9 @@ export const statusCommand: Command = {
   maxArgs: 1,
   async run(ctx, { positionals: [path], values }) {
     const { config } = await ctx.config();
-    let targets = configuredRoots(config).map((root) => ({ root, rel: "" }));
-    if (path !== undefined) {
-      const found = findRoot(configuredRoots(config), path);
-      if (!found) throw new UsageError(`${path} is not inside a sync root (see sync.roots)`);
-      targets = [found];
-    }
-    const state = await openState(config);
+    const executor = await openExecutor(config, ctx.log);
     try {
-      const out = [];
-      for (const { root, rel } of targets) {
-        out.push(
-          await rootStatus(state, root, {
-            ignore: config.sync.ignore,
-            prefix: rel || undefined,
-            all: values.all === true,
-          }),
-        );
-      }
+      const out = await executor.status({ path, all: values.all === true });
       ctx.out.result(out, (roots) =>
         roots.map((r) => {
           const t = r.totals;
@@ -47,7 +30,7 @@ export const statusCommand: Command = {
           return [head, ...r.paths.map((p) => `  ${p.status.padEnd(9)} ${p.path}`)].join("\n");
         }).join("\n") || "no sync roots configured (sync.roots)");
     } finally {
-      state.close();
+      await executor.close();
     }
   },
 };

@@ -4,16 +4,12 @@
  * @module
  */
 
-import {
-  deviceId,
-  namespaceCacheFor,
-  openConfiguredRepository,
-  openState,
-  rootsFor,
-} from "../lib/app/mod.ts";
+import { DirectExecutor, type SyncResult } from "../lib/app/mod.ts";
 import { type Command, ProgressBar } from "../lib/cli/mod.ts";
-import { syncRoot, type SyncSummary } from "../lib/sync/mod.ts";
-import { watchLoop } from "../lib/sync/watch.ts";
+import { TcfsError } from "../lib/errors.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
+import { rootsFor } from "../lib/app/mod.ts";
+import { watchLoop } from "../lib/sync/mod.ts";
 
 /** `tcfs sync` */
 export const syncCommand: Command = {
@@ -24,7 +20,8 @@ export const syncCommand: Command = {
     "directory /<name> unless it is a configured root or --remote says otherwise.\n" +
     "Concurrent edits keep both versions (see 'tcfs conflicts'); deletions can be undone\n" +
     "with 'tcfs restore'; a round that would delete more than sync.max_delete_percent of the\n" +
-    "files stops unless --force is given.",
+    "files stops unless --force is given. --watch keeps syncing on local changes and every\n" +
+    "sync.poll_seconds until interrupted.",
   options: {
     remote: { type: "string", valueName: "dir", help: "remote directory for <dir>" },
     stubs: { type: "boolean", help: "bring new remote files down as .tc stubs" },
@@ -34,61 +31,52 @@ export const syncCommand: Command = {
   maxArgs: 1,
   async run(ctx, { positionals: [dir], values }) {
     const { config } = await ctx.config();
-    const roots = rootsFor(config, dir, values.remote as string | undefined);
-    const repo = await openConfiguredRepository(config);
-    const state = await openState(config);
-    const device = await deviceId(config);
+    const executor = await openExecutor(config, ctx.log);
+    if (values.watch && executor.viaDaemon) {
+      await executor.close();
+      throw new TcfsError("a daemon is running and already syncs the roots: see 'tcfs status'");
+    }
     const bar = new ProgressBar(Deno.stderr.isTerminal() && !ctx.json);
-    const round = async (): Promise<SyncSummary[]> => {
-      const out: SyncSummary[] = [];
-      for (const root of roots) {
-        const summary = await syncRoot(repo, {
-          root,
-          device,
-          state,
-          nsCache: namespaceCacheFor(config, repo),
-          concurrency: config.transfer.concurrency,
-          stubs: values.stubs === true || config.sync.stubs,
-          ignore: config.sync.ignore,
-          maxDeletePercent: config.sync.max_delete_percent,
-          force: values.force === true,
-          log: ctx.log,
-          onProgress: bar.update,
-        });
-        bar.done();
-        for (const e of summary.errors) {
-          ctx.log.error("not synced", { path: e.path, error: e.error });
-        }
-        for (const d of summary.deferred) {
+    const req = {
+      dir,
+      remote: values.remote as string | undefined,
+      force: values.force === true,
+      stubs: values.stubs === true,
+    };
+    const round = async (): Promise<SyncResult[]> => {
+      const results = await executor.sync(req, bar.update);
+      bar.done();
+      for (const s of results) {
+        for (const e of s.errors) ctx.log.error("not synced", { path: e.path, error: e.error });
+        for (const d of s.deferred) {
           ctx.log.warn("git is at work: left for the next round", {
             path: d.path,
             reason: d.reason,
           });
         }
         ctx.out.result(
-          { root: root.local, remote: root.remote, ...summary },
-          (s) =>
-            `${s.root} <-> ${s.remote}: ${s.uploaded} up, ${s.downloaded} down, ${s.stubs} stubs, ` +
-            `${s.deletedLocal + s.deletedRemote} deleted, ${s.renamed} renamed, ${s.conflicts} ` +
-            `conflicts, ${s.ignored} ignored, ${s.deferred.length} deferred, ${s.errors.length} errors`,
+          s,
+          (r) =>
+            `${r.root} <-> ${r.remote}: ${r.uploaded} up, ${r.downloaded} down, ${r.stubs} stubs, ` +
+            `${r.deletedLocal + r.deletedRemote} deleted, ${r.renamed} renamed, ${r.conflicts} ` +
+            `conflicts, ${r.ignored} ignored, ${r.deferred.length} deferred, ${r.errors.length} errors`,
         );
-        out.push(summary);
       }
-      return out;
+      return results;
     };
     try {
-      if (values.watch) {
+      if (values.watch && executor instanceof DirectExecutor) {
+        const roots = rootsFor(config, dir, req.remote);
         await watchLoop(roots.map((r) => r.local), config.sync.poll_seconds * 1000, async () => {
           await round();
         }, ctx.log);
         return 0;
       }
-      const summaries = await round();
-      return summaries.some((s) => s.errors.length > 0) ? 1 : 0;
+      const results = await round();
+      return results.some((s) => s.errors.length > 0) ? 1 : 0;
     } finally {
       bar.done();
-      state.close();
-      await repo.store.close();
+      await executor.close();
     }
   },
 };

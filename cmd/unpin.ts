@@ -4,9 +4,8 @@
  * @module
  */
 
-import { forEachLocalPath } from "../lib/app/mod.ts";
 import { type Command, formatBytes } from "../lib/cli/mod.ts";
-import { setPinned } from "../lib/sync/mod.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 
 /** `tcfs unpin` */
 export const unpinCommand: Command = {
@@ -17,10 +16,13 @@ export const unpinCommand: Command = {
   minArgs: 1,
   async run(ctx, { positionals }) {
     const { config } = await ctx.config();
-    const results = await forEachLocalPath(config, positionals, async (s, root, rel, path) => ({
-      path,
-      ...(await setPinned(s.stubContext(root), rel, false)),
-    }));
+    const executor = await openExecutor(config, ctx.log);
+    let results;
+    try {
+      results = await executor.stub("unpin", positionals);
+    } finally {
+      await executor.close();
+    }
     ctx.out.result(
       results,
       (rs) =>

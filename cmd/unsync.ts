@@ -4,9 +4,8 @@
  * @module
  */
 
-import { forEachLocalPath } from "../lib/app/mod.ts";
 import { type Command, formatBytes } from "../lib/cli/mod.ts";
-import { unsync } from "../lib/sync/mod.ts";
+import { openExecutor } from "../lib/rpc/mod.ts";
 
 /** `tcfs unsync` */
 export const unsyncCommand: Command = {
@@ -17,10 +16,13 @@ export const unsyncCommand: Command = {
   minArgs: 1,
   async run(ctx, { positionals }) {
     const { config } = await ctx.config();
-    const results = await forEachLocalPath(config, positionals, async (s, root, rel, path) => ({
-      path,
-      ...(await unsync(s.stubContext(root), rel)),
-    }));
+    const executor = await openExecutor(config, ctx.log);
+    let results;
+    try {
+      results = await executor.stub("unsync", positionals);
+    } finally {
+      await executor.close();
+    }
     ctx.out.result(
       results,
       (rs) =>

@@ -35,7 +35,7 @@ echo "==> deno test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-NO_COLOR=1 "$deno" test -A --unstable-kv "$@" 2>&1 | tee "$log"
+NO_COLOR=1 "$deno" test -A --unstable-kv --unstable-net "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 || true)

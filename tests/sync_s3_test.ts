@@ -113,6 +113,34 @@ Deno.test("two devices syncing through a real Ceph RGW", async (t) => {
       await b.ok(["sync"]);
       assertEquals(await Deno.readTextFile(`${root(b)}/n7.txt`), "7");
     });
+
+    await t.step(
+      "sync --watch picks up a local change by itself and stops cleanly on SIGTERM",
+      async () => {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "--unstable-kv", MAIN, "sync", "--watch"],
+          env: { ...a.env, TCFS_SYNC_POLL_SECONDS: "1" },
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        try {
+          await new Promise((r) => setTimeout(r, 1500));
+          await Deno.writeTextFile(`${root(a)}/watched.txt`, "seen by the watcher\n");
+          let arrived = false;
+          for (let i = 0; i < 40 && !arrived; i++) {
+            await new Promise((r) => setTimeout(r, 500));
+            const listed = await b.run(["--json", "ls", "/shared"]);
+            arrived = listed.code === 0 && listed.stdout.includes("watched.txt");
+          }
+          assert(arrived, "the watcher did not push the new file within 20 s");
+        } finally {
+          child.kill("SIGTERM");
+        }
+        const status = await child.status;
+        const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+        assertEquals(status.code, 0, stderr);
+      },
+    );
   } finally {
     await a.remove();
     await b.remove();

@@ -8,3 +8,5 @@
 export * from "./repository.ts";
 export * from "./sync.ts";
 export * from "./session.ts";
+export * from "./ops.ts";
+export * from "./executor.ts";

@@ -22,37 +22,57 @@ export interface Session {
   state: StateStore;
   /** This device's id. */
   device: string;
-  /** Namespace, refreshed at open. */
+  /** Namespace as of the last {@link Session.refresh} (done at open). */
   ns: Namespace;
+  /** Read commit records written since the last refresh. */
+  refresh(): Promise<Namespace>;
   /** A stub context for `root`. */
   stubContext(root: SyncRoot): StubContext;
 }
 
-/** Run `fn` with a session, closing everything afterwards. */
-export async function withSession<T>(config: Config, fn: (s: Session) => Promise<T>): Promise<T> {
+/** Open a session; the caller must `close()` it. */
+export async function openSession(config: Config): Promise<Session & { close(): Promise<void> }> {
   const repo = await openConfiguredRepository(config);
   let state: StateStore | undefined;
   try {
     state = await openState(config);
-    const ns = await refreshNamespace(repo, namespaceCacheFor(config, repo));
-    const session: Session = {
+    const cache = namespaceCacheFor(config, repo);
+    const session: Session & { close(): Promise<void> } = {
       config,
       repo,
       state,
       device: await deviceId(config),
-      ns,
+      ns: await refreshNamespace(repo, cache),
+      async refresh() {
+        return session.ns = await refreshNamespace(repo, cache, session.ns);
+      },
       stubContext: (root) => ({
         repo,
-        ns,
+        ns: session.ns,
         state: state!,
         root,
         concurrency: config.transfer.concurrency,
       }),
+      async close() {
+        state!.close();
+        await repo.store.close();
+      },
     };
-    return await fn(session);
-  } finally {
+    return session;
+  } catch (err) {
     state?.close();
     await repo.store.close();
+    throw err;
+  }
+}
+
+/** Run `fn` with a session, closing everything afterwards. */
+export async function withSession<T>(config: Config, fn: (s: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(config);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
   }
 }
 

@@ -143,7 +143,7 @@ export class EncodePool {
     ).then((started) => {
       const slots = started.filter((s): s is Slot => s !== null);
       // Closed while they were starting: nothing will ever stop them otherwise.
-      if (this.#closed) for (const s of slots) s.kill("the chunk encoder pool was closed");
+      if (this.#closed) { for (const s of slots) s.kill("the chunk encoder pool was closed"); }
       return this.#slots = slots;
     });
     await this.#starting;
@@ -164,10 +164,10 @@ export class EncodePool {
   async hash(plain: Uint8Array, transfer = false): Promise<HashedChunk> {
     this.#checkOpen();
     const size = plain.length;
-    if (size >= IN_THREAD_BELOW && this.#wanted > 0 && this.#starting === null) {
-      await this.start();
-    }
-    const slot = size < IN_THREAD_BELOW ? null : this.#leastLoaded();
+    if (size >= IN_THREAD_BELOW && this.#wanted > 0) await this.start();
+    let slot = size < IN_THREAD_BELOW ? null : this.#leastLoaded();
+    const steal = Number(Deno.env.get("TCFS_STEAL") ?? 0);
+    if (slot && steal > 0 && slot.held >= steal) slot = null;
     if (slot === null) {
       return new Held(this, chunkIdOf(this.#coding, plain), size, null, 0, plain);
     }

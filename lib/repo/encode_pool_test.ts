@@ -152,7 +152,14 @@ Deno.test("the writer stores a chunk repeated while in flight once, and packs sm
     const got = await Promise.all(refs);
     await writer.flush();
 
-    assertEquals(got.map((r) => r.offset), [0, MIB, 2 * MIB, 3 * MIB + 1, 3 * MIB + 5001, 4 * MIB + 5001]);
+    assertEquals(got.map((r) => r.offset), [
+      0,
+      MIB,
+      2 * MIB,
+      3 * MIB + 1,
+      3 * MIB + 5001,
+      4 * MIB + 5001,
+    ]);
     assertEquals(got.map((r) => r.size), parts.map((p) => p.length));
     assertEquals(got.map((r) => r.id), parts.map((p) => codec.chunkId(p)));
     assertEquals(writer.stats.chunksStored, 3);

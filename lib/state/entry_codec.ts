@@ -65,8 +65,6 @@ export const MAX_ENTRY_BYTES = 65536;
 
 const KINDS = ["file", "dir", "symlink"] as const;
 const HYDRATIONS = ["hydrated", "stub", "pinned"] as const;
-const KIND_CODE: Record<SyncedEntry["kind"], number> = { file: 0, dir: 1, symlink: 2 };
-const HYDRATION_CODE: Record<Hydration, number> = { hydrated: 0, stub: 1, pinned: 2 };
 
 const F_MANIFEST = 0x10;
 const F_OID = 0x20;
@@ -165,10 +163,10 @@ function smallTime(t: number): boolean {
 
 /** Encode an entry. Throws StateError when it would exceed {@link MAX_ENTRY_BYTES}. */
 export function encodeEntry(e: SyncedEntry): Uint8Array {
-  const kind = KIND_CODE[e.kind];
-  const hydration = HYDRATION_CODE[e.hydration];
-  if (kind === undefined) throw new StateError(`unknown entry kind ${JSON.stringify(e.kind)}`);
-  if (hydration === undefined) {
+  const kind = KINDS.indexOf(e.kind);
+  const hydration = HYDRATIONS.indexOf(e.hydration);
+  if (kind === -1) throw new StateError(`unknown entry kind ${JSON.stringify(e.kind)}`);
+  if (hydration === -1) {
     throw new StateError(`unknown hydration state ${JSON.stringify(e.hydration)}`);
   }
   const relative = smallTime(e.mtime) && smallTime(e.ctime) && smallTime(e.syncedAt);

@@ -124,5 +124,6 @@ Deno.test("malformed bytes are an IntegrityError", () => {
 
 Deno.test("a bad kind or hydration state is refused when encoding", () => {
   assertThrows(() => encodeEntry(file({ kind: "fifo" as "file" })), StateError, "kind");
+  assertThrows(() => encodeEntry(file({ kind: "toString" as "file" })), StateError, "kind");
   assertThrows(() => encodeEntry(file({ hydration: "gone" as "stub" })), StateError, "hydration");
 });

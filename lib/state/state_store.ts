@@ -272,17 +272,18 @@ export class StateStore {
   /** The conflicts of `root` in {@link compareRel} order of their paths, or of every root. */
   async listConflicts(root?: string): Promise<ConflictEntry[]> {
     const names = new Map<bigint, string>();
+    let prefix: Deno.KvKey = [KEY.conflict];
     if (root !== undefined) {
       const ref = await this.#lookupRoot(root);
       if (!ref) return [];
       names.set(ref.id, root);
+      prefix = [KEY.conflict, ref.id];
     } else {
       for await (const e of this.#kv.list<number>({ prefix: [KEY.root] })) {
         names.set(BigInt(e.value), e.key[1] as string);
       }
     }
     const out: ConflictEntry[] = [];
-    const prefix = root === undefined ? [KEY.conflict] : [KEY.conflict, [...names.keys()][0]];
     for await (const [key, value] of this.#scan(prefix)) {
       const name = names.get(key[1] as bigint);
       if (name === undefined) continue; // a deleted root not yet purged

@@ -69,12 +69,16 @@ export interface SyncSummary {
   errors: { path: string; error: string }[];
 }
 
-/** Load the namespace from the cache, read newer records, and save it back if it changed. */
+/**
+ * Bring a namespace up to date: start from `current` (a long-lived process) or
+ * the cache, read newer records, and save the cache if anything changed.
+ */
 export async function refreshNamespace(
   repo: Repository,
   cache?: NamespaceCache,
+  current?: Namespace,
 ): Promise<Namespace> {
-  const cached = cache ? await cache.load() : null;
+  const cached = current ?? (cache ? await cache.load() : null);
   const before = cached ? cursorsOf(cached) : "";
   const ns = await repo.refresh(cached ?? undefined);
   if (cache && cursorsOf(ns) !== before) await cache.save(ns);

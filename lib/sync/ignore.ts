@@ -180,7 +180,7 @@ export class IgnoreRules implements IgnoreMatcher {
   /** Whether the patterns exclude `rel` itself, its parents aside. */
   #matches(lists: readonly Scoped[], rel: string, name: string, isDir: boolean): boolean {
     if (matchList(this.#defaults, rel, name, isDir) === true) return true;
-    for (const { list, cut } of [...lists].reverse()) {
+    for (const { list, cut } of lists) {
       const verdict = matchList(list, cut === 0 ? rel : rel.slice(cut), name, isDir);
       if (verdict !== undefined) return verdict;
     }
@@ -384,25 +384,25 @@ function escapeChar(c: string): string {
   return SYNTAX.has(c) ? `\\${c}` : c;
 }
 
-function hex(c: string | number): string {
-  return `\\u{${(typeof c === "number" ? c : c.codePointAt(0)!).toString(16)}}`;
+function hex(c: number): string {
+  return `\\u{${c.toString(16)}}`;
 }
 
 /** ASCII classes of wildmatch (git's own ctype: no \v or \f in space). */
-const CLASSES: Record<string, [number, number][]> = {
-  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
-  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
-  blank: [[0x09, 0x09], [0x20, 0x20]],
-  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
-  digit: [[0x30, 0x39]],
-  graph: [[0x21, 0x7e]],
-  lower: [[0x61, 0x7a]],
-  print: [[0x20, 0x7e]],
-  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
-  space: [[0x09, 0x0a], [0x0d, 0x0d], [0x20, 0x20]],
-  upper: [[0x41, 0x5a]],
-  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
-};
+const CLASSES = new Map<string, [number, number][]>([
+  ["alnum", [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]]],
+  ["alpha", [[0x41, 0x5a], [0x61, 0x7a]]],
+  ["blank", [[0x09, 0x09], [0x20, 0x20]]],
+  ["cntrl", [[0x00, 0x1f], [0x7f, 0x7f]]],
+  ["digit", [[0x30, 0x39]]],
+  ["graph", [[0x21, 0x7e]]],
+  ["lower", [[0x61, 0x7a]]],
+  ["print", [[0x20, 0x7e]]],
+  ["punct", [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]]],
+  ["space", [[0x09, 0x0a], [0x0d, 0x0d], [0x20, 0x20]]],
+  ["upper", [[0x41, 0x5a]]],
+  ["xdigit", [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]]],
+]);
 
 /**
  * Parse a bracket expression at `p[start]` the way wildmatch does: `!` or `^`
@@ -436,11 +436,11 @@ function bracket(p: string[], start: number): { source: string; end: number } | 
       let k = j + 2;
       while (p[k] !== undefined && p[k] !== "]") k++;
       if (p[k] === undefined) return null;
-      if (k - (j + 2) - 1 < 0 || p[k - 1] !== ":") {
+      if (k === j + 2 || p[k - 1] !== ":") {
         prev = 0x5b; // no ":]": the "[" is an ordinary member
         ranges.push([prev, prev]);
       } else {
-        const cls = CLASSES[p.slice(j + 2, k - 1).join("")];
+        const cls = CLASSES.get(p.slice(j + 2, k - 1).join(""));
         if (cls === undefined) return null;
         ranges.push(...cls);
         prev = -1;

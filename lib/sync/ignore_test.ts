@@ -57,6 +57,9 @@ const TABLE: Case[] = [
   ["/d/a/\n", "d/a", false],
   // Wildcards: "*" and "?" never match "/"
   ["a*\n", "abc", true],
+  ["*.c\n", "a.cc", false],
+  ["*~*\n", "a~b", true],
+  ["*~*\n", "ab", false],
   ["d/*\n", "d/x", true],
   ["d/*\n", "d/x/y", true], // through the excluded d/x
   ["d/*/f\n", "d/x/y/f", false],
@@ -83,6 +86,11 @@ const TABLE: Case[] = [
   ["[[:digit:]]x\n", "ax", false],
   ["[[:alpha:][:digit:]]x\n", "7x", true],
   ["[[:nope:]]x\n", "nx", false],
+  ["[[:constructor:]]x\n", "cx", false],
+  ["[[:]x\n", "[x", true], // no ":]": "[" and ":" are ordinary members
+  ["a[[:]x\n", "a:x", true], // (check-ignore reads a leading ":" as pathspec magic)
+  ["[[::]]x\n", ":x", false],
+  ["[[:alpha]x\n", "ax", true],
   ["[abx\n", "[abx", false], // unclosed: never matches
   ["[abx\n", "ax", false],
   ["d[/]f\n", "d/f", false],

@@ -16,3 +16,4 @@ export * from "./stubs.ts";
 export * from "./status.ts";
 export * from "./resolve.ts";
 export * from "./trash.ts";
+export * from "./watch.ts";

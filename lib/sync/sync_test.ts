@@ -170,3 +170,25 @@ Deno.test("a mass deletion stops unless forced; ignore rules are honoured and co
     assert(!(await snapshotTree(b.root.local))["f3.txt"]);
   });
 });
+
+Deno.test("a git repository in the middle of an operation is left alone and reported", async () => {
+  await withDevices(2, async ([a, b]) => {
+    const repo = a.path("project");
+    await Deno.mkdir(repo);
+    const git = (...args: string[]) =>
+      new Deno.Command("git", { args: ["-C", repo, ...args], stdout: "null", stderr: "null" })
+        .output();
+    await git("init", "-q");
+    await Deno.writeTextFile(`${repo}/code.txt`, "v1\n");
+    await Deno.writeTextFile(`${repo}/.git/index.lock`, "");
+    const busy = await a.sync();
+    assertEquals(busy.deferred.map((d) => d.path), ["project"]);
+    await b.sync();
+    assert(!(await snapshotTree(b.root.local))["project/code.txt"]);
+    await Deno.remove(`${repo}/.git/index.lock`);
+    const free = await a.sync();
+    assertEquals(free.deferred, []);
+    await b.sync();
+    assertEquals(await read(b, "project/code.txt"), "v1\n");
+  });
+});

@@ -4,7 +4,7 @@
  *
  * Each daemon runs in its own session, so a terminal's Ctrl-C or a runner's
  * process-group kill does not reach it half-way through a test; the
- * {@linkcode Sandbox} that spawns it makes sure it still dies with this
+ * `Sandbox` that spawns it makes sure it still dies with this
  * process (see `sandbox.ts`).
  *
  * @module
@@ -14,6 +14,9 @@ import { TcfsError } from "../../lib/errors.ts";
 
 /** A test service could not be found, started or stopped. */
 export class ServiceError extends TcfsError {}
+
+/** Shell line that appends all output to the log in `$1`, then becomes the daemon. */
+const EXEC_WITH_LOG = 'log=$1; shift; exec "$@" >>"$log" 2>&1';
 
 /** Directories searched after `PATH`: Debian puts some daemons in sbin. */
 const EXTRA_BIN_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
@@ -112,14 +115,7 @@ export class Daemon {
   static spawn(spec: DaemonSpec, logPath: string, pidPath: string): Daemon {
     const child = new Deno.Command("/bin/sh", {
       // sh execs the daemon, so the PID we record is the daemon's own.
-      args: [
-        "-c",
-        'log=$1; shift; exec "$@" >>"$log" 2>&1',
-        "sh",
-        logPath,
-        spec.command,
-        ...spec.args,
-      ],
+      args: ["-c", EXEC_WITH_LOG, "sh", logPath, spec.command, ...spec.args],
       env: spec.env,
       detached: true,
       stdin: "null",

@@ -1,0 +1,12 @@
+/**
+ * The daemon: one long-lived process that owns the state, the credentials
+ * and the sync loop, and serves the gRPC API to every client.
+ *
+ * @module
+ */
+
+export * from "./core.ts";
+export * from "./confine.ts";
+export * from "./events.ts";
+export * from "./run.ts";
+export * from "./systemd.ts";

@@ -24,6 +24,8 @@ import { unmountCommand } from "./unmount.ts";
 import { daemonCommand } from "./daemon.ts";
 import { workerCommand } from "./worker.ts";
 import { configCommand } from "./config.ts";
+import { credentialsCommand } from "./credentials.ts";
+import { sopsCommand } from "./sops.ts";
 import { deviceCommand } from "./device.ts";
 import { versionCommand } from "./version.ts";
 
@@ -48,6 +50,8 @@ export const COMMANDS: readonly Command[] = [
   daemonCommand,
   workerCommand,
   deviceCommand,
+  credentialsCommand,
+  sopsCommand,
   configCommand,
   versionCommand,
 ];

@@ -8,12 +8,22 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { makeDevice } from "./fixtures/device.ts";
 import { startDaemon } from "./fixtures/daemon.ts";
 import { PROTO_PATH } from "../lib/rpc/mod.ts";
+import {
+  apiGet,
+  freePort,
+  LOOPBACK,
+  Sandbox,
+  startPrometheus,
+  type Target,
+} from "./services/mod.ts";
 
 Deno.test("the daemon serves the CLI and plain gRPC clients, confined to the sync roots", async (t) => {
   const d = await makeDevice("daemon");
   const root = `${d.dir}/root`;
   await Deno.mkdir(root);
   d.env.TCFS_SYNC_ROOTS = root;
+  const metricsPort = freePort();
+  d.env.TCFS_DAEMON_METRICS_LISTEN = `${LOOPBACK}:${metricsPort}`;
   await Deno.writeTextFile(`${d.dir}/pass`, "daemon test passphrase\n");
   await d.ok(["init", `file://${d.dir}/repo`, "--passphrase-file", `${d.dir}/pass`]);
   const daemon = await startDaemon(d);
@@ -127,6 +137,56 @@ Deno.test("the daemon serves the CLI and plain gRPC clients, confined to the syn
       assertEquals([p.code, s.code], [0, 0], p.stderr + s.stderr);
       assert(JSON.parse(p.stdout).filesPushed >= 200);
     });
+
+    await t.step(
+      "metrics: promtool accepts /metrics, health and readiness answer, Prometheus scrapes it",
+      async () => {
+        const base = `http://${LOOPBACK}:${metricsPort}`;
+        const text = await (await fetch(`${base}/metrics`)).text();
+        assert(text.includes("tcfs_grpc_request_seconds_bucket"), "no gRPC latency metric");
+        assert(
+          /tcfs_storage_requests_total\{(?=[^}]*op="putIfAbsent")(?=[^}]*outcome="ok")[^}]*\} [1-9]/
+            .test(text),
+          `no storage puts counted:\n${
+            text.split("\n").filter((l) => l.includes("storage_requests_total")).join("\n")
+          }`,
+        );
+        assert(/tcfs_sync_rounds_total\{outcome="ok"\} [1-9]/.test(text), "no sync rounds counted");
+        assert(!text.includes("daemon test passphrase"));
+        assert(
+          /tcfs_grpc_request_seconds_count\{(?=[^}]*method="Push")[^}]*\} [1-9]/.test(text),
+          "no Push calls timed",
+        );
+        const promtool = new Deno.Command("promtool", {
+          args: ["check", "metrics"],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const w = promtool.stdin.getWriter();
+        await w.write(new TextEncoder().encode(text));
+        await w.close();
+        const checked = await promtool.output();
+        const complaints = new TextDecoder().decode(checked.stdout) +
+          new TextDecoder().decode(checked.stderr);
+        assertEquals([checked.code, complaints.trim()], [0, ""]);
+        for (const path of ["/healthz", "/readyz"]) {
+          const res = await fetch(`${base}${path}`);
+          await res.body?.cancel();
+          assertEquals(res.status, 200, path);
+        }
+        const sandbox = await Sandbox.create("prometheus-daemon");
+        try {
+          const api = await startPrometheus(sandbox, `${LOOPBACK}:${metricsPort}`);
+          await sandbox.waitUntil("the daemon target to be up", async () => {
+            const data = await apiGet<{ activeTargets: Target[] }>(`${api}/targets`);
+            return data.activeTargets.some((x) => x.health === "up");
+          }, { timeoutMs: 60_000 });
+        } finally {
+          await sandbox.close();
+        }
+      },
+    );
   } finally {
     const stopped = await daemon.stop("SIGTERM");
     assertEquals(stopped.code, 0, stopped.stderr);

@@ -37,8 +37,9 @@ export async function loadIdentities(config: Config): Promise<string[]> {
 export async function openConfiguredRepository(
   config: Config,
   unlock: Unlock = {},
+  wrapStore: (store: ObjectStore) => ObjectStore = (s) => s,
 ): Promise<Repository> {
-  const store = await openConfiguredStore(config);
+  const store = wrapStore(await openConfiguredStore(config));
   try {
     return await Repository.open(store, { identities: await loadIdentities(config), ...unlock });
   } catch (err) {

@@ -8,6 +8,7 @@
 import type { Config } from "../config/mod.ts";
 import type { Namespace, Repository } from "../repo/mod.ts";
 import type { StateStore } from "../state/mod.ts";
+import type { ObjectStore } from "../storage/mod.ts";
 import { refreshNamespace, type StubContext, type SyncRoot } from "../sync/mod.ts";
 import { deviceId, openConfiguredRepository } from "./repository.ts";
 import { locate, namespaceCacheFor, openState } from "./sync.ts";
@@ -31,8 +32,11 @@ export interface Session {
 }
 
 /** Open a session; the caller must `close()` it. */
-export async function openSession(config: Config): Promise<Session & { close(): Promise<void> }> {
-  const repo = await openConfiguredRepository(config);
+export async function openSession(
+  config: Config,
+  wrapStore?: (store: ObjectStore) => ObjectStore,
+): Promise<Session & { close(): Promise<void> }> {
+  const repo = await openConfiguredRepository(config, {}, wrapStore);
   let state: StateStore | undefined;
   try {
     state = await openState(config);

@@ -28,6 +28,7 @@ import type { Logger } from "../log/mod.ts";
 import { configuredRoots } from "../app/mod.ts";
 import type { Keep, RootStatus } from "../sync/mod.ts";
 import { VERSION } from "../version.ts";
+import { recordError, type TcfsMetrics } from "../metrics/mod.ts";
 import { confinePath } from "./confine.ts";
 import { EventBus } from "./events.ts";
 
@@ -78,10 +79,13 @@ export class DaemonCore implements Executor {
   /** Set by the credential loader. */
   credentialStep = "config";
 
-  /** Serve requests from `session`. */
-  constructor(session: Session, log: Logger) {
+  readonly #metrics?: TcfsMetrics;
+
+  /** Serve requests from `session`, counting into `metrics` when given. */
+  constructor(session: Session, log: Logger, metrics?: TcfsMetrics) {
     this.#session = session;
     this.#log = log;
+    this.#metrics = metrics;
   }
 
   #roots(): string[] {
@@ -99,6 +103,7 @@ export class DaemonCore implements Executor {
         return await fn();
       } catch (err) {
         this.events.emit("error", "", `${name}: ${(err as Error).message}`);
+        if (this.#metrics) recordError(this.#metrics, err);
         throw err;
       } finally {
         this.#running--;
@@ -172,8 +177,16 @@ export class DaemonCore implements Executor {
   ): Promise<SyncResult[]> {
     return this.#track("sync", async () => {
       const dir = req.dir ? await this.#confine(req.dir) : undefined;
-      const results = await opSync(this.#session, { ...req, dir }, this.#log, onProgress);
+      let results: SyncResult[];
+      try {
+        results = await opSync(this.#session, { ...req, dir }, this.#log, onProgress);
+      } catch (err) {
+        this.#metrics?.syncRounds.inc({ outcome: "error" });
+        throw err;
+      }
       for (const r of results) {
+        this.#metrics?.syncRounds.inc({ outcome: r.errors.length > 0 ? "error" : "ok" });
+        if (r.conflicts > 0) this.#metrics?.conflicts.inc(r.conflicts);
         this.events.emit("synced", r.root, `${r.uploaded} up, ${r.downloaded} down`);
         if (r.conflicts > 0) this.events.emit("conflict", r.root, `${r.conflicts} conflicts`);
         for (const e of r.errors) this.events.emit("error", e.path, e.error);

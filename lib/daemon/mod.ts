@@ -10,3 +10,4 @@ export * from "./confine.ts";
 export * from "./events.ts";
 export * from "./run.ts";
 export * from "./systemd.ts";
+export * from "./credentials.ts";

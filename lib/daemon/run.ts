@@ -10,8 +10,17 @@
 import { configuredRoots, openSession } from "../app/mod.ts";
 import type { Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { ConfigError } from "../errors.ts";
+import {
+  createTcfsMetrics,
+  instrumentStore,
+  type MetricsServer,
+  observeGrpc,
+  serveMetrics,
+} from "../metrics/mod.ts";
 import { startRpcServer } from "../rpc/mod.ts";
 import { DaemonCore } from "./core.ts";
+import { DaemonCredentials } from "./credentials.ts";
 import { sdNotify } from "./systemd.ts";
 
 /** Options of {@link runDaemon}. */
@@ -26,24 +35,44 @@ export interface DaemonOptions {
 
 /** Run until asked to stop; resolves with the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const { config, log } = opts;
+  const { log } = opts;
   const started = performance.now();
-  const session = await openSession(config);
-  const core = new DaemonCore(session, log);
+  const credentials = new DaemonCredentials();
+  const config = await credentials.load(opts.config, log);
+  const metrics = createTcfsMetrics();
+  const session = await openSession(config, (store) => instrumentStore(store, metrics));
+  const core = new DaemonCore(session, log, metrics);
+  core.credentialStep = credentials.report.step;
+  credentials.watch(config, session.repo.store, log, (ok, message) => {
+    metrics.credentialReloads.inc({ outcome: ok ? "ok" : "error" });
+    core.events.emit(ok ? "credentials_reloaded" : "error", "", message);
+    if (ok) log.info(message);
+    else log.error("credential reload failed", { error: message });
+  });
+  let http: MetricsServer | undefined;
+  if (config.daemon.metrics_listen !== "") {
+    const { hostname, port } = parseListen(config.daemon.metrics_listen);
+    http = serveMetrics({
+      registry: metrics.registry,
+      hostname,
+      port,
+      // Ready means the repository answers: its config object can be read.
+      ready: async () => {
+        if (!(await session.repo.store.head("config"))) {
+          throw new Error("repository config missing");
+        }
+      },
+    });
+  }
   const stagingDir = `${config.state.dir}/incoming`;
   await Deno.mkdir(stagingDir, { recursive: true, mode: 0o700 });
   let stopping: (() => void) | null = null;
   const stopped = new Promise<void>((resolve) => stopping = resolve);
   const server = await startRpcServer(core, config.daemon.socket, {
     stagingDir,
-    credentialStatus: () => ({
-      step: core.credentialStep,
-      source: "",
-      files: [],
-      s3_credentials: false,
-      reloads: 0,
-    }),
+    credentialStatus: () => credentials.report,
     shutdown: () => stopping?.(),
+    onRequest: (method, code, seconds) => observeGrpc(metrics, method, code as never, seconds),
   });
   const onSignal = () => stopping?.();
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -67,6 +96,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   log.info("daemon ready", {
     socket: config.daemon.socket,
+    metrics: http?.url ?? "off",
     roots: roots.map((r) => r.local),
     startup_ms: Math.round(performance.now() - started),
   });
@@ -75,11 +105,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   log.info("daemon stopping");
   await sdNotify("STOPPING=1").catch(() => {});
   clearTimeout(loop);
+  credentials.stop();
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);
   await server.close();
   await core.drain();
+  await http?.shutdown();
   await session.close();
   log.info("daemon stopped");
   return 0;
+}
+
+/** Split `host:port` (IPv6 as `[::1]:port`). */
+function parseListen(listen: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!m) throw new ConfigError(`daemon.metrics_listen: expected host:port, got '${listen}'`);
+  return { hostname: m[1] ?? m[2], port: Number(m[3]) };
 }

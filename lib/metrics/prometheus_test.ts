@@ -5,80 +5,20 @@
  */
 
 import assert from "node:assert/strict";
-import { freePort, LOOPBACK } from "../../tests/services/ports.ts";
-import { findExecutable } from "../../tests/services/process.ts";
+import { LOOPBACK } from "../../tests/services/ports.ts";
 import { Sandbox } from "../../tests/services/sandbox.ts";
+import { apiGet, startPrometheus, type Target } from "../../tests/services/prometheus.ts";
 import { FileStore } from "../storage/file.ts";
 import { VERSION } from "../version.ts";
 import { serveMetrics } from "./http.ts";
 import { createTcfsMetrics, instrumentStore } from "./tcfs_metrics.ts";
-
-const ODD_VALUE = 'back\\slash "quoted"\nsecond line';
-const ATTEMPTS = 3;
-
-interface Target {
-  scrapeUrl: string;
-  health: string;
-  lastError: string;
-  labels: Record<string, string>;
-}
 
 interface Sample {
   metric: Record<string, string>;
   value: [number, string];
 }
 
-/** Start Prometheus scraping `target` every second; retries when its port was taken meanwhile. */
-async function startPrometheus(sandbox: Sandbox, target: string): Promise<string> {
-  const command = findExecutable("prometheus", "prometheus");
-  const config = `${sandbox.dir}/prometheus.yml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      "global:",
-      "  scrape_interval: 1s",
-      "  scrape_timeout: 1s",
-      "scrape_configs:",
-      "  - job_name: tcfs",
-      "    static_configs:",
-      `      - targets: ["${target}"]`,
-      "",
-    ].join("\n"),
-  );
-  for (let attempt = 1;; attempt++) {
-    const port = freePort();
-    const daemon = sandbox.spawn({
-      name: `prometheus-${attempt}`,
-      command,
-      args: [
-        `--config.file=${config}`,
-        `--storage.tsdb.path=${sandbox.dir}/data-${attempt}`,
-        `--web.listen-address=${LOOPBACK}:${port}`,
-        "--log.level=warn",
-      ],
-    });
-    const api = `http://${LOOPBACK}:${port}/api/v1`;
-    try {
-      await sandbox.waitUntil("Prometheus to answer", async () => {
-        const res = await fetch(`http://${LOOPBACK}:${port}/-/ready`);
-        await res.body?.cancel();
-        return res.ok;
-      }, { timeoutMs: 60_000, watch: [daemon] });
-      return api;
-    } catch (e) {
-      if (attempt < ATTEMPTS && /address already in use/.test(daemon.logTail(50))) continue;
-      throw e;
-    }
-  }
-}
-
-async function apiGet<T>(url: string): Promise<T> {
-  const res = await fetch(url);
-  const body = await res.json();
-  if (body.status !== "success") throw new Error(`${url}: ${JSON.stringify(body)}`);
-  return body.data as T;
-}
-
+const ODD_VALUE = 'back\\slash "quoted"\nsecond line';
 /** The samples of an instant query once it returns any, polling while scrapes land. */
 async function query(sandbox: Sandbox, api: string, promql: string): Promise<Sample[]> {
   let result: Sample[] = [];

@@ -118,7 +118,7 @@ export class ChunkWriter {
     const workers = opts.encodeWorkers ?? (cores > 1 ? cores : 0);
     this.#pool = codec.encodePool(workers);
     // Two per worker: one being hashed or compressed while the other is sealed or sent.
-    this.#gate = new Gate(Number(Deno.env.get("TCFS_GATE_DEPTH") ?? 2) * Math.max(1, workers));
+    this.#gate = new Gate(2 * Math.max(1, workers));
   }
 
   /** Store a chunk unless it is known; returns its reference within the file. */

@@ -114,9 +114,9 @@ Deno.test("closing the pool fails the chunks it still holds and refuses new ones
 });
 
 Deno.test("when no worker can start, chunks are encoded in the calling thread", async () => {
-  // A worker module that fails as it loads, as a compiled binary without it would.
-  const broken = new URL("data:text/javascript,throw new Error('no encoder here')");
-  await using pool = new EncodePool({ idKey: null, dataKey: null, level: 3 }, 2, broken);
+  // A missing worker module, as in a binary compiled without it.
+  const missing = new URL("./no_such_encode_worker.ts", import.meta.url);
+  await using pool = new EncodePool({ idKey: null, dataKey: null, level: 3 }, 2, missing);
   assertEquals(await pool.start(), 0);
   const plain = sample(MIB, 11);
   const chunk = await pool.hash(plain, true);

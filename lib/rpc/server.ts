@@ -196,12 +196,16 @@ function pushHandler(
   call: grpc.ServerDuplexStream<Msg, Msg>,
   hooks: ServerHooks,
 ): void {
+  const began = performance.now();
+  const observe = (code: string) =>
+    hooks.onRequest?.("Push", code, (performance.now() - began) / 1000);
   let start: { paths: string[]; to: string } | undefined;
   let staging: string | undefined;
   const open = new Map<string, Deno.FsFile>();
   let chain = Promise.resolve();
   const fail = (err: unknown) => {
     const e = toGrpcError(err);
+    observe(grpc.status[e.code]);
     call.emit("error", e);
   };
   call.on("data", (msg: { start?: { paths: string[]; to: string }; data?: Msg }) => {
@@ -253,6 +257,7 @@ function pushHandler(
         },
       });
       call.end();
+      observe("OK");
     }).catch(fail).finally(() => {
       if (staging) Deno.remove(staging, { recursive: true }).catch(() => {});
     });

@@ -17,7 +17,8 @@ import { createHash } from "node:crypto";
 import { type Document, parseAllDocuments } from "yaml";
 import { MAC_ONLY_ENCRYPTED_PREFIX, parseMetadata } from "./sops_metadata.ts";
 import { additionalData, renderJson, scanDocument } from "./sops_tree.ts";
-import { encodePlaintext, sealValue, typeScalar } from "./sops_values.ts";
+import { encodePlaintext, sealValue } from "./sops_values.ts";
+import { typeScalar } from "./sops_scalar.ts";
 
 /** Options of {@linkcode encryptSopsForTest}. */
 export interface TestEncryptOptions {

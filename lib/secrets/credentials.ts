@@ -27,7 +27,7 @@
  */
 
 import { IntegrityError } from "../errors.ts";
-import { chainPaths, type LoadedIdentity, loadAgeIdentity } from "./chain.ts";
+import { chainPaths, loadAgeIdentity, type LoadedIdentity } from "./chain.ts";
 import { decryptSops } from "./sops.ts";
 
 /** One decrypted credential file. */
@@ -42,10 +42,15 @@ export interface CredentialFile {
 
 /** S3 credentials and the file they came from. */
 export interface S3Credentials {
+  /** The access key id. */
   accessKeyId: string;
+  /** The secret access key (secret). */
   secretAccessKey: string;
+  /** A session token for temporary credentials (secret). */
   sessionToken?: string;
+  /** The S3 endpoint URL, if the file names one. */
   endpoint?: string;
+  /** The region, if the file names one. */
   region?: string;
   /** The file (and `#section`) they came from. */
   source: string;
@@ -87,7 +92,11 @@ export async function loadCredentialFile(
   if (typeof values !== "object" || values === null || Array.isArray(values)) {
     throw new IntegrityError(`${path}: a credential file must hold a mapping`);
   }
-  return { path, names: leafNames(values as Record<string, unknown>, ""), values: values as Record<string, unknown> };
+  return {
+    path,
+    names: leafNames(values as Record<string, unknown>, ""),
+    values: values as Record<string, unknown>,
+  };
 }
 
 /** Decrypt every credential file of `dir` (see {@linkcode listCredentialFiles}), in name order. */
@@ -152,8 +161,11 @@ function normalize(key: string): string {
 
 /** Everything {@linkcode watchCredentials} reports. */
 export interface CredentialsState {
+  /** The identity the chain supplied. */
   identity: LoadedIdentity;
+  /** Every credential file, decrypted, in name order. */
   files: CredentialFile[];
+  /** The S3 credentials found in them, if any. */
   s3: S3Credentials | null;
 }
 

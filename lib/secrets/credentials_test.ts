@@ -87,7 +87,10 @@ Deno.test("credentials: a damaged file is an error naming it, never its values",
     const { id, creds } = await setup(dir);
     const path = `${creds}/b-s3.yaml`;
     const text = await Deno.readTextFile(path);
-    await Deno.writeTextFile(path, text.replace("note: ENC[AES256_GCM,data:", "note: ENC[AES256_GCM,data:AAAA"));
+    await Deno.writeTextFile(
+      path,
+      text.replace("note: ENC[AES256_GCM,data:", "note: ENC[AES256_GCM,data:AAAA"),
+    );
     await assert.rejects(loadCredentialFiles(creds, [id.identity]), (err: unknown) => {
       assert.ok(err instanceof IntegrityError);
       assert.match(err.message, new RegExp(`^${path}: value at note does not decrypt`));
@@ -116,7 +119,9 @@ Deno.test("credentials: S3 names in their accepted spellings", () => {
     region: "eu-west-1",
     source: "env.yaml",
   });
-  const camel = file("c.json", { aws: { accessKeyId: "A2", secretAccessKey: "S2", endpointUrl: "http://e" } });
+  const camel = file("c.json", {
+    aws: { accessKeyId: "A2", secretAccessKey: "S2", endpointUrl: "http://e" },
+  });
   assert.deepEqual(s3CredentialsFrom([camel]), {
     accessKeyId: "A2",
     secretAccessKey: "S2",

@@ -27,8 +27,8 @@ export {
   chainPaths,
   type ChainStep,
   defaultKeysFile,
-  type LoadedIdentity,
   loadAgeIdentity,
+  type LoadedIdentity,
 } from "./chain.ts";
 export {
   type CredentialFile,

@@ -10,7 +10,8 @@
  * 2. Every leaf value is decrypted with the data key (see `sops_values.ts`
  *    for the value format, `sops_tree.ts` for paths and order), except the
  *    ones the metadata's rules leave in clear text (by default: any key on
- *    the path ends with `_unencrypted`).
+ *    the path ends with `_unencrypted`; `sops_scalar.ts` says how those
+ *    are typed).
  * 3. The MAC is checked: SHA-512 over the MAC bytes of every leaf in
  *    document order, encrypted values and clear ones alike (only encrypted
  *    ones with `mac_only_encrypted: true`, then prefixed with a fixed
@@ -40,21 +41,12 @@
 import * as age from "age-encryption";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Document, parseAllDocuments } from "yaml";
-import { IntegrityError, KeyError } from "../errors.ts";
+import { IntegrityError, KeyError, NotImplementedError } from "../errors.ts";
 import { recipientOf } from "../crypto/identity.ts";
-import {
-  MAC_ONLY_ENCRYPTED_PREFIX,
-  parseMetadata,
-  type SopsMetadata,
-} from "./sops_metadata.ts";
+import { MAC_ONLY_ENCRYPTED_PREFIX, parseMetadata, type SopsMetadata } from "./sops_metadata.ts";
 import { additionalData, renderJson, scanDocument, takeMetadata } from "./sops_tree.ts";
-import {
-  decodePlaintext,
-  isEncryptedString,
-  openValue,
-  parseEncrypted,
-  typeScalar,
-} from "./sops_values.ts";
+import { decodePlaintext, isEncryptedString, openValue, parseEncrypted } from "./sops_values.ts";
+import { typeScalar } from "./sops_scalar.ts";
 
 /** A decrypted SOPS file. */
 export interface SopsDocument {
@@ -138,7 +130,7 @@ interface ParsedSops {
 }
 
 /** Parse a SOPS file and take its metadata out of every document. */
-export function parseSopsText(text: string, format: "yaml" | "json", source: string): ParsedSops {
+function parseSopsText(text: string, format: "yaml" | "json", source: string): ParsedSops {
   const docs = parseAllDocuments(text, {
     keepSourceTokens: true,
     customTags: ["binary"],
@@ -172,7 +164,9 @@ function decryptWithDataKey(parsed: ParsedSops, key: Uint8Array, source: string)
     for (const { node, path, where } of leaves) {
       const encrypted = meta.isEncrypted(path);
       const found = typeScalar(node, json);
-      if ("error" in found) throw new IntegrityError(`${source}: value at ${where}: ${found.error}`);
+      if ("error" in found) {
+        throw new IntegrityError(`${source}: value at ${where}: ${found.error}`);
+      }
       if (found.kind === "null") continue;
       let value = found;
       if (encrypted && !(found.kind === "str" && found.value === "")) {
@@ -211,9 +205,9 @@ function decryptWithDataKey(parsed: ParsedSops, key: Uint8Array, source: string)
     recipients: meta.ageKeys.map((k) => k.recipient),
     lastModified: meta.lastModified,
     format,
-    plainText: json ? renderJson(docs[0]) : docs.map((d, i) =>
-      (i > 0 ? "---\n" : "") + d.toString(YAML_OUT)
-    ).join(""),
+    plainText: json
+      ? renderJson(docs[0])
+      : docs.map((d, i) => (i > 0 ? "---\n" : "") + d.toString(YAML_OUT)).join(""),
     warnings,
   };
 }
@@ -305,6 +299,10 @@ async function openDataKey(
 
 function formatOf(text: string, source?: string): "yaml" | "json" {
   if (source !== undefined) {
+    const other = /\.(env|ini)$/i.exec(source);
+    if (other !== null) {
+      throw new NotImplementedError(`decrypting ${source}: SOPS ${other[1]} files`);
+    }
     if (/\.json$/i.test(source)) return "json";
     if (/\.ya?ml$/i.test(source)) return "yaml";
   }

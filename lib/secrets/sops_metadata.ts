@@ -16,7 +16,9 @@ import { IntegrityError, NotImplementedError } from "../errors.ts";
 
 /** One age recipient and the data key encrypted for it (armored age). */
 export interface AgeKeyEntry {
+  /** The age recipient, `age1...`. */
   recipient: string;
+  /** The data key encrypted for it, armored age. */
   enc: string;
 }
 
@@ -45,8 +47,38 @@ export interface SopsMetadata {
  * "sops"), so that it never equals the MAC of the same file without it.
  */
 export const MAC_ONLY_ENCRYPTED_PREFIX: Uint8Array = new Uint8Array([
-  0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
-  0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
+  0x8a,
+  0x3f,
+  0xd2,
+  0xad,
+  0x54,
+  0xce,
+  0x66,
+  0x52,
+  0x7b,
+  0x10,
+  0x34,
+  0xf3,
+  0xd1,
+  0x47,
+  0xbe,
+  0x0b,
+  0x0b,
+  0x97,
+  0x5b,
+  0x3b,
+  0xf4,
+  0x4f,
+  0x72,
+  0xc6,
+  0xfd,
+  0xad,
+  0xec,
+  0x81,
+  0x76,
+  0xf2,
+  0x7d,
+  0x69,
 ]);
 
 const OTHER_KEY_KINDS = ["pgp", "kms", "gcp_kms", "azure_kv", "hc_vault"] as const;
@@ -154,7 +186,9 @@ function goRegExp(pattern: string, source: string, name: string): RegExp {
  * seconds dropped, a zero offset written `Z`; `null` if Go would refuse it.
  */
 export function goRfc3339(s: string): string | null {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(s);
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(
+    s,
+  );
   if (m === null) return null;
   if (Number(m[2]) > 23 || Number(m[3]) > 59 || Number(m[4]) > 59) return null;
   const zero = m[5] === "Z" || (m[6] === "00" && m[7] === "00");

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { IntegrityError, KeyError } from "../errors.ts";
+import { IntegrityError, KeyError, NotImplementedError } from "../errors.ts";
 import { generateIdentity, parseIdentityFile } from "../crypto/identity.ts";
 import { decryptSops, decryptSopsWithDataKey, toYaml } from "./sops.ts";
-import { formatGoFloat, typeScalar } from "./sops_values.ts";
+import { formatGoFloat } from "./sops_values.ts";
+import { typeScalar } from "./sops_scalar.ts";
 import { encryptSopsForTest } from "./_testing_sops_encrypt.ts";
 import { parseDocument, type Scalar } from "yaml";
 
@@ -89,7 +90,11 @@ Deno.test("sops: swapping encrypted values between keys is refused (path is auth
   const a = /test_key: (ENC\[[^\]]+\])/.exec(REAL_FILE)![1];
   const b = /file: (ENC\[[^\]]+\])/.exec(REAL_FILE)![1];
   const swapped = REAL_FILE.replace(a, "@A@").replace(b, a).replace("@A@", b);
-  await rejects(decryptSops(swapped, REAL_IDS), IntegrityError, /value at test_key does not decrypt/);
+  await rejects(
+    decryptSops(swapped, REAL_IDS),
+    IntegrityError,
+    /value at test_key does not decrypt/,
+  );
 });
 
 Deno.test("sops: removing a value or changing lastmodified is refused by the MAC", async () => {
@@ -98,7 +103,11 @@ Deno.test("sops: removing a value or changing lastmodified is refused by the MAC
   const added = "extra_unencrypted: hi\n" + REAL_FILE;
   await rejects(decryptSops(added, REAL_IDS), IntegrityError, /^MAC mismatch: .* was modified/);
   const redated = REAL_FILE.replace("2021-09-30T19:49:41Z", "2021-09-30T19:49:42Z");
-  await rejects(decryptSops(redated, REAL_IDS), IntegrityError, /^MAC mismatch: .*does not decrypt/);
+  await rejects(
+    decryptSops(redated, REAL_IDS),
+    IntegrityError,
+    /^MAC mismatch: .*does not decrypt/,
+  );
 });
 
 Deno.test("sops: a wrong identity gets 'no matching age identity' with the recipients", async () => {
@@ -120,6 +129,11 @@ Deno.test("sops: a wrong identity gets 'no matching age identity' with the recip
 
 Deno.test("sops: non-SOPS and malformed input", async () => {
   await rejects(decryptSops("a: b\n", REAL_IDS), IntegrityError, /is not a SOPS file/);
+  await rejects(
+    decryptSops("A=ENC[...]\n", REAL_IDS, { source: "x.env" }),
+    NotImplementedError,
+    /decrypting x\.env: SOPS env files is not implemented yet/,
+  );
   await rejects(
     decryptSops("a: [secret-value\n", REAL_IDS, { source: "x.yaml" }),
     IntegrityError,
@@ -230,7 +244,8 @@ Deno.test("sops: editing an _unencrypted value is refused by the MAC (sops 3.7.1
 
 Deno.test("sops: encrypted_regex and a custom unencrypted_suffix decide what is encrypted", async () => {
   const id = await generateIdentity();
-  const plain = "kind: Secret\nmetadata:\n    name: db\ndata:\n    password: s3cret\n    user: app\n";
+  const plain =
+    "kind: Secret\nmetadata:\n    name: db\ndata:\n    password: s3cret\n    user: app\n";
   const enc = await encryptSopsForTest(plain, {
     recipients: [id.recipient],
     rule: { encrypted_regex: "^(data|stringData)$" },
@@ -251,10 +266,13 @@ Deno.test("sops: encrypted_regex and a custom unencrypted_suffix decide what is 
     /^MAC mismatch/,
   );
 
-  const suffixed = await encryptSopsForTest("a_public: 1\nb: 2\nc:\n    d_public:\n        e: x\n", {
-    recipients: [id.recipient],
-    rule: { unencrypted_suffix: "_public" },
-  });
+  const suffixed = await encryptSopsForTest(
+    "a_public: 1\nb: 2\nc:\n    d_public:\n        e: x\n",
+    {
+      recipients: [id.recipient],
+      rule: { unencrypted_suffix: "_public" },
+    },
+  );
   assert.match(suffixed, /^a_public: 1$/m);
   assert.match(suffixed, /^ {8}e: x$/m); // every key on the path counts
   assert.match(suffixed, /^b: ENC\[/m);

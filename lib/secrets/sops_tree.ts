@@ -25,7 +25,7 @@
 
 import { type Document, isAlias, isCollection, isMap, isScalar, isSeq, type Scalar } from "yaml";
 import { IntegrityError } from "../errors.ts";
-import { keyText } from "./sops_values.ts";
+import { keyText } from "./sops_scalar.ts";
 
 /** A scalar leaf of the tree. */
 export interface Leaf {
@@ -51,7 +51,9 @@ export interface CommentRef {
 
 /** The result of {@linkcode scanDocument}. */
 export interface TreeScan {
+  /** The scalar leaves, in document (and MAC) order. */
   leaves: Leaf[];
+  /** Every comment text, wherever it is attached. */
   comments: CommentRef[];
 }
 

@@ -21,16 +21,10 @@
  *   `True` or `False`, timestamps in RFC 3339 with nanoseconds; null values
  *   and comments contribute nothing.
  *
- * Unencrypted YAML scalars are typed the way sops's YAML library (go-yaml
- * v3) types them, because their MAC bytes depend on it: `0777` is the
- * integer 511, `1_000` is 1000, `yes` is a string, `1e3` is the float 1000,
- * an unquoted `2021-01-02` is a timestamp. In JSON every number is a float.
- *
  * @module
  */
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import type { Scalar } from "yaml";
 
 /** The value types an `ENC[...]` string can carry. */
 export type SopsValueType = "str" | "int" | "float" | "bool" | "bytes" | "time" | "comment";
@@ -48,9 +42,13 @@ export type TypedValue =
 
 /** The parts of an `ENC[AES256_GCM,...]` string. */
 export interface EncryptedValue {
+  /** The ciphertext without the tag. */
   data: Uint8Array;
+  /** The GCM nonce (32 bytes as sops writes it). */
   iv: Uint8Array;
+  /** The 16-byte GCM tag. */
   tag: Uint8Array;
+  /** The plaintext's type (`str`, `int`...). */
   type: string;
 }
 
@@ -166,56 +164,6 @@ export function encodePlaintext(v: Exclude<TypedValue, { kind: "null" }>): Uint8
 }
 
 /**
- * Type a scalar the way sops sees it, from a YAML document node.
- *
- * @param json the node comes from a JSON file: numbers are floats (Go's
- *   `encoding/json`), otherwise go-yaml v3's plain-scalar rules apply
- * @returns the typed value, or a reason sops would refuse it
- */
-export function typeScalar(node: Scalar, json: boolean): TypedValue | { error: string } {
-  const v = node.value;
-  if (v instanceof Uint8Array) return { kind: "bytes", value: v, mac: v };
-  if (node.type !== "PLAIN") return strValue(String(v ?? ""));
-  // Plain scalars: re-type from the source text, not from the yaml package's
-  // YAML 1.2 reading, which differs from go-yaml on octals, underscores...
-  const src = (node.srcToken as { source?: string } | undefined)?.source;
-  const text = src !== undefined && !src.includes("\n")
-    ? src
-    : v === null || v === undefined
-    ? ""
-    : String(v);
-  if (json) return typeJsonPlain(text);
-  const tag = node.tag;
-  if (tag === undefined || tag === "" || tag === "!") return typePlain(text);
-  switch (tag) {
-    case "tag:yaml.org,2002:str":
-      return strValue(text);
-    case "tag:yaml.org,2002:int":
-    case "tag:yaml.org,2002:float":
-    case "tag:yaml.org,2002:bool":
-    case "tag:yaml.org,2002:null":
-    case "tag:yaml.org,2002:timestamp": {
-      const r = typePlain(text);
-      const want = tag.slice("tag:yaml.org,2002:".length);
-      if ("error" in r) return r;
-      if (want === "float" && r.kind === "int") return floatValue(Number(r.value));
-      const got = r.kind === "time" ? "timestamp" : r.kind;
-      return got === want ? r : { error: `cannot read a !!${got} as !!${want}` };
-    }
-    default:
-      // Tags go-yaml does not resolve leave the text as a string.
-      return strValue(text);
-  }
-}
-
-/** Whether a typed key is a string (sops only supports string keys). */
-export function keyText(node: unknown, json: boolean): string | null {
-  if (node === null || typeof node !== "object" || !("value" in node)) return null;
-  const t = typeScalar(node as Scalar, json);
-  return "error" in t || t.kind !== "str" ? null : t.value as string;
-}
-
-/**
  * Go's `strconv.FormatFloat(f, 'f', -1, 64)`: the shortest decimal that
  * reads back as `f`, never in exponent notation.
  */
@@ -235,87 +183,14 @@ export function formatGoFloat(f: number): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const UINT64_MAX = 2n ** 64n - 1n;
+/** Range of Go's `int` (64 bits). */
+export const INT64_MIN: bigint = -(2n ** 63n);
+/** Range of Go's `int` (64 bits). */
+export const INT64_MAX: bigint = 2n ** 63n - 1n;
 const GO_BOOLS = new Map<string, boolean>([
   ..."1 t T TRUE true True".split(" ").map((s) => [s, true] as [string, boolean]),
   ..."0 f F FALSE false False".split(" ").map((s) => [s, false] as [string, boolean]),
 ]);
-const YAML_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-
-/** go-yaml v3's reading of an untagged plain scalar (its `resolve`). */
-function typePlain(s: string): TypedValue | { error: string } {
-  switch (s) {
-    case "":
-    case "~":
-    case "null":
-    case "Null":
-    case "NULL":
-      return { kind: "null", value: null };
-    case "true":
-    case "True":
-    case "TRUE":
-      return boolValue(true);
-    case "false":
-    case "False":
-    case "FALSE":
-      return boolValue(false);
-    case ".nan":
-    case ".NaN":
-    case ".NAN":
-      return floatValue(NaN);
-    case ".inf":
-    case ".Inf":
-    case ".INF":
-    case "+.inf":
-    case "+.Inf":
-    case "+.INF":
-      return floatValue(Infinity);
-    case "-.inf":
-    case "-.Inf":
-    case "-.INF":
-      return floatValue(-Infinity);
-  }
-  const c = s[0];
-  if (c === ".") {
-    return /^\.[0-9]+([eE][-+]?[0-9]+)?$/.test(s) ? floatValue(Number(s)) : strValue(s);
-  }
-  if (c !== "+" && c !== "-" && !(c >= "0" && c <= "9")) return strValue(s);
-  const time = goTimestamp(s, false);
-  if (time !== null) return { kind: "time", value: s, mac: encoder.encode(time) };
-  const plain = s.replaceAll("_", "");
-  const int = goParseInt(plain);
-  if (int !== null) {
-    if (int >= INT64_MIN && int <= INT64_MAX) return intValue(int);
-    if (int <= UINT64_MAX && c !== "+" && c !== "-") {
-      return { error: "integer beyond the signed 64-bit range, which sops cannot handle" };
-    }
-  }
-  if (YAML_FLOAT.test(plain)) {
-    const f = Number(plain);
-    if (Number.isFinite(f)) return floatValue(f);
-  }
-  return strValue(s);
-}
-
-/** Go's `strconv.ParseInt(s, 0, 64)` syntax (range checked by the caller). */
-function goParseInt(s: string): bigint | null {
-  const m = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7]*)|([1-9][0-9]*))$/
-    .exec(s);
-  if (m === null) return null;
-  const n = m[2] !== undefined
-    ? BigInt("0x" + m[2])
-    : m[3] !== undefined
-    ? BigInt("0o" + m[3])
-    : m[4] !== undefined
-    ? BigInt("0b" + m[4])
-    : m[5] !== undefined
-    ? BigInt("0o0" + m[5])
-    : BigInt(m[6]);
-  return m[1] === "-" ? -n : n;
-}
-
 /** Go's `strconv.ParseFloat(s, 64)` for decimal, inf and nan spellings. */
 function parseGoFloat(s: string): number | null {
   if (/^[+-]?(inf|infinity)$/i.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
@@ -325,24 +200,12 @@ function parseGoFloat(s: string): number | null {
   return Number.isFinite(f) ? f : null;
 }
 
-/** A JSON scalar as Go's `encoding/json` decodes it into `interface{}`. */
-function typeJsonPlain(s: string): TypedValue | { error: string } {
-  if (s === "null") return { kind: "null", value: null };
-  if (s === "true") return boolValue(true);
-  if (s === "false") return boolValue(false);
-  if (/^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/.test(s)) {
-    const f = Number(s);
-    return Number.isFinite(f) ? floatValue(f) : { error: "number out of range" };
-  }
-  return { error: "not a JSON value" };
-}
-
 /**
  * The RFC 3339 form (with nanoseconds, trailing zeros dropped, `Z` for UTC)
  * that Go's `time.Time.MarshalText` gives for a timestamp go-yaml accepts;
  * `null` if `s` is not one. `strict` accepts only RFC 3339 itself.
  */
-function goTimestamp(s: string, strict: boolean): string | null {
+export function goTimestamp(s: string, strict: boolean): string | null {
   const m = strict ? RFC3339.exec(s) : YAML_DATE.exec(s) ?? YAML_T.exec(s) ?? YAML_SPACE.exec(s);
   if (m === null) return null;
   const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? "0"));
@@ -362,20 +225,24 @@ const YAML_T =
 const YAML_SPACE = /^(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?$/;
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
-function strValue(s: string): TypedValue {
+/** A typed value with its MAC bytes. */
+export function strValue(s: string): TypedValue {
   return { kind: "str", value: s, mac: encoder.encode(s) };
 }
 
-function intValue(n: bigint): TypedValue {
+/** A typed value with its MAC bytes. */
+export function intValue(n: bigint): TypedValue {
   const safe = n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER);
   return { kind: "int", value: safe ? Number(n) : n, mac: encoder.encode(n.toString()) };
 }
 
-function floatValue(f: number): TypedValue {
+/** A typed value with its MAC bytes. */
+export function floatValue(f: number): TypedValue {
   return { kind: "float", value: f, mac: encoder.encode(formatGoFloat(f)) };
 }
 
-function boolValue(b: boolean): TypedValue {
+/** A typed value with its MAC bytes. */
+export function boolValue(b: boolean): TypedValue {
   return { kind: "bool", value: b, mac: encoder.encode(b ? "True" : "False") };
 }
 

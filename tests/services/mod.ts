@@ -31,3 +31,4 @@ export {
   tailFile,
 } from "./process.ts";
 export { type RunOptions, Sandbox, type WaitOptions } from "./sandbox.ts";
+export { apiGet, startPrometheus, type Target } from "./prometheus.ts";

@@ -8,20 +8,15 @@
  * @module
  */
 
-import {
-  type ChunkSource,
-  downloadFile,
-  type ProgressTracker,
-  type StoredFile,
-} from "../engine/mod.ts";
+import { type ChunkSource, type ProgressTracker, type StoredFile } from "../engine/mod.ts";
 import { TcfsError } from "../errors.ts";
 import { DIR_STUB_SUFFIX, FILE_STUB_SUFFIX } from "../format/mod.ts";
 import type { Namespace, NewVersion, PathVersion, Repository, VersionVector } from "../repo/mod.ts";
 import type { ConflictEntry, SyncedEntry } from "../state/mod.ts";
 import type { Action } from "./plan.ts";
-import { writeDirStub, writeFileStub } from "./stubs.ts";
-import { conflictCopyName } from "./conflict_name.ts";
-import { assertUnchanged, removeLocal, statLocal, tempBeside } from "./local_fs.ts";
+import { conflictCopies, download, expectedOf } from "./materialize.ts";
+import { copyVersion, entryFrom } from "./versions.ts";
+import { assertUnchanged, removeLocal } from "./local_fs.ts";
 import { remotePathOf, type SyncRoot } from "./roots.ts";
 import type { LocalEntry } from "./scan.ts";
 
@@ -146,42 +141,6 @@ function stubPathOf(path: string, base: SyncedEntry | undefined): string | null 
   return path + (base.kind === "dir" ? DIR_STUB_SUFFIX : FILE_STUB_SUFFIX);
 }
 
-/** What a synced entry looks like on disk, for the unchanged check. */
-async function expectedOf(path: string, base: SyncedEntry): Promise<LocalEntry | null> {
-  const now = await statLocal(path);
-  if (!now) return null;
-  const same = now.kind === base.kind && now.size === base.size && now.mtime === base.mtime &&
-    now.ino === base.ino && now.ctime === base.ctime;
-  return same ? now : { ...now, mtime: -1 };
-}
-
-function entryFrom(
-  v: PathVersion,
-  local: LocalEntry | null,
-  hydration: SyncedEntry["hydration"],
-  oid?: string,
-): SyncedEntry {
-  return {
-    kind: v.kind,
-    size: v.size,
-    mtime: local?.mtime ?? v.mtime,
-    mode: v.mode,
-    ino: local?.ino ?? 0,
-    ctime: local?.ctime ?? 0,
-    ...(v.manifestId ? { manifestId: v.manifestId } : {}),
-    ...(oid ? { oid } : {}),
-    ...(v.target !== undefined ? { target: v.target } : {}),
-    vv: v.vv,
-    hydration,
-    syncedAt: Date.now(),
-  };
-}
-
-async function oidOf(ctx: ApplyContext, v: PathVersion): Promise<string | undefined> {
-  if (v.kind !== "file" || !v.manifest) return undefined;
-  return (await ctx.repo.manifestOf(v)).oid;
-}
-
 async function applyOne(
   ctx: ApplyContext,
   action: Action,
@@ -233,19 +192,6 @@ async function applyOne(
     case "conflict-copies":
       return await conflictCopies(ctx, action.rel, action.others, result);
   }
-}
-
-function copyVersion(v: PathVersion): NewVersion {
-  return {
-    path: v.path,
-    deleted: false,
-    kind: v.kind,
-    mode: v.mode,
-    mtime: v.mtime,
-    size: v.size,
-    ...(v.target !== undefined ? { target: v.target } : {}),
-    ...(v.manifestId ? { manifestId: v.manifestId, manifest: v.manifest } : {}),
-  };
 }
 
 /** A tombstone keeping the deleted content (the trash). */
@@ -327,108 +273,4 @@ async function upload(
     });
   }
   result.counts.uploaded++;
-}
-
-async function download(
-  ctx: ApplyContext,
-  action: Extract<Action, { op: "download" }>,
-  path: string,
-  result: ApplyResult,
-): Promise<void> {
-  const v = action.version;
-  const base = action.base;
-  // Already what we have (our own version won a conflict): just record the new vector.
-  if (
-    base && base.hydration !== "stub" && base.kind === v.kind && base.manifestId === v.manifestId &&
-    base.mode === v.mode && base.target === v.target
-  ) {
-    result.state.push([action.rel, { ...base, vv: v.vv, syncedAt: Date.now() }]);
-    return;
-  }
-  const expected = base ? await expectedOf(path, base) : null;
-  if (action.stub && (v.kind === "file" || v.kind === "dir")) {
-    const entry = v.kind === "file"
-      ? await writeFileStub(ctx, action.rel, v)
-      : await writeDirStub(ctx, action.rel, v);
-    if (base && base.hydration !== "stub") await removeLocal(path);
-    result.state.push([action.rel, entry]);
-    result.counts.stubs++;
-    return;
-  }
-  if (v.kind === "dir") {
-    await Deno.mkdir(path, { recursive: true });
-    await Deno.chmod(path, v.mode);
-    result.state.push([action.rel, entryFrom(v, await statLocal(path), "hydrated")]);
-    return;
-  }
-  const tmp = tempBeside(path);
-  try {
-    if (v.kind === "symlink") await Deno.symlink(v.target!, tmp);
-    else {
-      ctx.progress.update({ current: v.path });
-      await downloadFile(v, await ctx.repo.manifestOf(v), tmp, ctx.source, {
-        concurrency: ctx.concurrency,
-        repo: ctx.repo,
-      }, ctx.progress);
-    }
-    if (base && base.hydration !== "stub") await assertUnchanged(path, expected);
-    else if (!base) await assertUnchanged(path, null);
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-  if (base?.hydration === "stub") await removeLocal(path + FILE_STUB_SUFFIX);
-  result.state.push([
-    action.rel,
-    entryFrom(
-      v,
-      await statLocal(path),
-      base?.hydration === "pinned" ? "pinned" : "hydrated",
-      await oidOf(ctx, v),
-    ),
-  ]);
-  result.counts.downloaded++;
-}
-
-async function conflictCopies(
-  ctx: ApplyContext,
-  rel: string,
-  others: PathVersion[],
-  result: ApplyResult,
-) {
-  const copies: ConflictEntry["copies"] = [];
-  for (const other of others) {
-    if (other.kind !== "file") continue; // directories merge; symlink conflicts keep the winner
-    const copyRel = conflictCopyName(rel, other);
-    const copyPath = `${ctx.root.local}/${copyRel}`;
-    const copy = {
-      path: copyRel,
-      device: other.device,
-      manifestId: other.manifestId,
-      time: other.time,
-    };
-    const existing = await statLocal(copyPath);
-    if (existing?.kind === "file" && existing.size === other.size) {
-      copies.push({ ...copy, size: existing.size, mtime: existing.mtime });
-      continue;
-    }
-    const tmp = tempBeside(copyPath);
-    try {
-      await downloadFile(other, await ctx.repo.manifestOf(other), tmp, ctx.source, {
-        concurrency: ctx.concurrency,
-        repo: ctx.repo,
-      }, ctx.progress);
-      await Deno.rename(tmp, copyPath);
-    } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
-      throw err;
-    }
-    const written = await statLocal(copyPath);
-    copies.push({ ...copy, size: written?.size, mtime: written?.mtime });
-  }
-  if (copies.length > 0) {
-    result.conflicts.push({ root: "", path: rel, copies, detectedAt: Date.now() });
-    result.counts.conflicts++;
-  }
 }

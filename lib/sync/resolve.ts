@@ -9,44 +9,16 @@
 
 import { ChunkSource, downloadFile, storeFile } from "../engine/mod.ts";
 import { TcfsError } from "../errors.ts";
-import { ChunkWriter, type NewVersion, type PathVersion } from "../repo/mod.ts";
+import { ChunkWriter, type NewVersion } from "../repo/mod.ts";
 import type { SyncedEntry } from "../state/mod.ts";
 import { conflictCopyName } from "./conflict_name.ts";
+import { copyVersion, entryFrom } from "./versions.ts";
 import { removeLocal, statLocal, tempBeside } from "./local_fs.ts";
 import { remotePathOf, rootKey } from "./roots.ts";
 import type { StubContext } from "./stubs.ts";
 
 /** Which side wins. */
 export type Keep = "local" | "remote" | "both";
-
-function toNew(v: PathVersion, path: string): NewVersion {
-  return {
-    path,
-    deleted: false,
-    kind: v.kind,
-    mode: v.mode,
-    mtime: v.mtime,
-    size: v.size,
-    ...(v.target !== undefined ? { target: v.target } : {}),
-    ...(v.manifestId ? { manifestId: v.manifestId, manifest: v.manifest } : {}),
-  };
-}
-
-function entryOf(v: PathVersion, local: Awaited<ReturnType<typeof statLocal>>): SyncedEntry {
-  return {
-    kind: v.kind,
-    size: v.size,
-    mtime: local?.mtime ?? v.mtime,
-    mode: v.mode,
-    ino: local?.ino ?? 0,
-    ctime: local?.ctime ?? 0,
-    ...(v.manifestId ? { manifestId: v.manifestId } : {}),
-    ...(v.target !== undefined ? { target: v.target } : {}),
-    vv: v.vv,
-    hydration: "hydrated",
-    syncedAt: Date.now(),
-  };
-}
 
 /** Resolve the conflict at `rel` of `ctx.root` for `device`. */
 export async function resolveConflict(
@@ -69,7 +41,7 @@ export async function resolveConflict(
 
   if (keep === "remote") {
     if (theirs.length === 0) throw new TcfsError(`${path}: no other version to keep`);
-    versions.push(toNew(theirs[0], remote));
+    versions.push(copyVersion(theirs[0], remote));
   } else {
     const loc = await statLocal(path);
     if (!loc || loc.kind !== "file") throw new TcfsError(`${path}: the local file is missing`);
@@ -93,7 +65,7 @@ export async function resolveConflict(
     });
     if (keep === "both") {
       for (const t of theirs) {
-        versions.push(toNew(t, remotePathOf(ctx.root, conflictCopyName(rel, t))));
+        versions.push(copyVersion(t, remotePathOf(ctx.root, conflictCopyName(rel, t))));
       }
     }
   }
@@ -108,11 +80,14 @@ export async function resolveConflict(
     });
     await Deno.rename(tmp, path);
   }
-  changes.push([rel, entryOf(winner, await statLocal(path))]);
+  changes.push([rel, entryFrom(winner, await statLocal(path), "hydrated")]);
   if (keep === "both") {
     for (const v of committed.versions.slice(1)) {
       const copyRel = v.path.slice(remotePathOf(ctx.root, "").length + 1);
-      changes.push([copyRel, entryOf(v, await statLocal(`${ctx.root.local}/${copyRel}`))]);
+      changes.push([
+        copyRel,
+        entryFrom(v, await statLocal(`${ctx.root.local}/${copyRel}`), "hydrated"),
+      ]);
     }
   } else {
     for (const copy of copies) await removeLocal(`${ctx.root.local}/${copy}`);

@@ -6,19 +6,26 @@ import {
   type SyncDevice,
 } from "../../tests/fixtures/sync_devices.ts";
 import { TcfsError } from "../errors.ts";
-import { FileStore } from "../storage/mod.ts";
+import { FileStore, type ObjectStore, openStore } from "../storage/mod.ts";
+import { startCephRgw } from "../../tests/services/mod.ts";
 import { hydrate, listTrash, resolveConflict, restoreFromTrash, unsync } from "./mod.ts";
 
-async function withDevices(n: number, fn: (d: SyncDevice[], dir: string) => Promise<void>) {
+type Scenario = (devices: SyncDevice[], dir: string) => Promise<void>;
+const SCENARIOS: { name: string; devices: number; fn: Scenario }[] = [];
+
+/** Register a scenario; each runs on the file backend and on a real Ceph RGW (below). */
+function scenario(name: string, devices: number, fn: Scenario): void {
+  SCENARIOS.push({ name, devices, fn });
+}
+
+async function withDevices(store: ObjectStore, n: number, fn: Scenario) {
   const dir = await Deno.makeTempDir({ prefix: "tcfs-sync-test-" });
-  const store = await FileStore.open(new URL(`file://${dir}/repo`));
   const { identity } = await createTestRepo(store);
   const devices = await makeSyncDevices(dir, store, [identity], n);
   try {
     await fn(devices, dir);
   } finally {
     for (const d of devices) d.state.close();
-    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -33,8 +40,10 @@ async function settle(devices: SyncDevice[]) {
   for (let round = 0; round < 2; round++) for (const d of devices) await d.sync();
 }
 
-Deno.test("files, dirs and symlinks created on one device arrive on the other", async () => {
-  await withDevices(2, async ([a, b]) => {
+scenario(
+  "files, dirs and symlinks created on one device arrive on the other",
+  2,
+  async ([a, b]) => {
     await write(a, "docs/hello.txt", "hello\n");
     await Deno.mkdir(a.path("empty"));
     await Deno.symlink("docs/hello.txt", a.path("link"));
@@ -45,35 +54,35 @@ Deno.test("files, dirs and symlinks created on one device arrive on the other", 
     assertEquals(await snapshotTree(b.root.local), await snapshotTree(a.root.local));
     const again = await a.sync();
     assertEquals([again.uploaded, again.downloaded], [0, 0]);
-  });
+  },
+);
+
+scenario("edit/edit keeps both versions on both devices; resolve converges", 2, async ([a, b]) => {
+  await write(a, "f.txt", "base\n");
+  await settle([a, b]);
+  await write(a, "f.txt", "edit on A\n");
+  await write(b, "f.txt", "edit on B!\n");
+  await a.sync();
+  const sb = await b.sync();
+  assertEquals(sb.conflicts, 1);
+  await settle([a, b]);
+  const ta = await snapshotTree(a.root.local);
+  const tb = await snapshotTree(b.root.local);
+  assertEquals(ta, tb);
+  const contents = Object.values(ta).sort();
+  assertEquals(contents, ["edit on A\n", "edit on B!\n"]);
+  assertEquals((await a.state.listConflicts()).length, 1);
+  await resolveConflict(await a.stubs(), a.id, "f.txt", "local");
+  await settle([a, b]);
+  assertEquals(await snapshotTree(b.root.local), await snapshotTree(a.root.local));
+  assertEquals(Object.keys(await snapshotTree(b.root.local)), ["f.txt"]);
+  assertEquals((await b.state.listConflicts()).length, 0);
 });
 
-Deno.test("edit/edit keeps both versions on both devices; resolve converges", async () => {
-  await withDevices(2, async ([a, b]) => {
-    await write(a, "f.txt", "base\n");
-    await settle([a, b]);
-    await write(a, "f.txt", "edit on A\n");
-    await write(b, "f.txt", "edit on B!\n");
-    await a.sync();
-    const sb = await b.sync();
-    assertEquals(sb.conflicts, 1);
-    await settle([a, b]);
-    const ta = await snapshotTree(a.root.local);
-    const tb = await snapshotTree(b.root.local);
-    assertEquals(ta, tb);
-    const contents = Object.values(ta).sort();
-    assertEquals(contents, ["edit on A\n", "edit on B!\n"]);
-    assertEquals((await a.state.listConflicts()).length, 1);
-    await resolveConflict(await a.stubs(), a.id, "f.txt", "local");
-    await settle([a, b]);
-    assertEquals(await snapshotTree(b.root.local), await snapshotTree(a.root.local));
-    assertEquals(Object.keys(await snapshotTree(b.root.local)), ["f.txt"]);
-    assertEquals((await b.state.listConflicts()).length, 0);
-  });
-});
-
-Deno.test("edit beats a concurrent delete; delete/delete is restorable from the trash", async () => {
-  await withDevices(2, async ([a, b]) => {
+scenario(
+  "edit beats a concurrent delete; delete/delete is restorable from the trash",
+  2,
+  async ([a, b]) => {
     await write(a, "kept.txt", "v1\n");
     await write(a, "gone.txt", "bye\n");
     await settle([a, b]);
@@ -90,27 +99,27 @@ Deno.test("edit beats a concurrent delete; delete/delete is restorable from the 
     await restoreFromTrash(a.repo, ctx.ns, a.id, "/shared/gone.txt", 30);
     await settle([a, b]);
     assertEquals(await read(b, "gone.txt"), "bye\n");
-  });
+  },
+);
+
+scenario("rename on one device and edit on the other lose no content", 2, async ([a, b]) => {
+  await write(a, "old.txt", "original\n");
+  await settle([a, b]);
+  await Deno.rename(a.path("old.txt"), a.path("new.txt"));
+  const ra = await a.sync();
+  assertEquals(ra.renamed, 1);
+  await write(b, "old.txt", "edited on B\n");
+  await settle([a, b]);
+  const t = await snapshotTree(a.root.local);
+  assertEquals(t, await snapshotTree(b.root.local));
+  assertEquals(t["new.txt"], "original\n");
+  assertEquals(t["old.txt"], "edited on B\n");
 });
 
-Deno.test("rename on one device and edit on the other lose no content", async () => {
-  await withDevices(2, async ([a, b]) => {
-    await write(a, "old.txt", "original\n");
-    await settle([a, b]);
-    await Deno.rename(a.path("old.txt"), a.path("new.txt"));
-    const ra = await a.sync();
-    assertEquals(ra.renamed, 1);
-    await write(b, "old.txt", "edited on B\n");
-    await settle([a, b]);
-    const t = await snapshotTree(a.root.local);
-    assertEquals(t, await snapshotTree(b.root.local));
-    assertEquals(t["new.txt"], "original\n");
-    assertEquals(t["old.txt"], "edited on B\n");
-  });
-});
-
-Deno.test("unsync then hydrate gives identical bytes; unsync refuses unsynced changes", async () => {
-  await withDevices(1, async ([a]) => {
+scenario(
+  "unsync then hydrate gives identical bytes; unsync refuses unsynced changes",
+  1,
+  async ([a]) => {
     const bytes = crypto.getRandomValues(new Uint8Array(65536));
     await Deno.writeFile(a.path("data.bin"), bytes);
     await a.sync();
@@ -131,11 +140,13 @@ Deno.test("unsync then hydrate gives identical bytes; unsync refuses unsynced ch
       TcfsError,
       "not synced yet",
     );
-  });
-});
+  },
+);
 
-Deno.test("new remote files arrive as stubs with --stubs, directories as .tcf", async () => {
-  await withDevices(2, async ([a, b]) => {
+scenario(
+  "new remote files arrive as stubs with --stubs, directories as .tcf",
+  2,
+  async ([a, b]) => {
     await write(a, "top.txt", "top\n");
     await write(a, "dir/inner.txt", "inner\n");
     await settle([a]);
@@ -148,11 +159,13 @@ Deno.test("new remote files arrive as stubs with --stubs, directories as .tcf", 
     assertEquals(await read(b, "dir/inner.txt"), "inner\n");
     const again = await b.sync({ stubs: true });
     assertEquals([again.uploaded, again.deletedRemote, again.errors.length], [0, 0, 0]);
-  });
-});
+  },
+);
 
-Deno.test("a mass deletion stops unless forced; ignore rules are honoured and counted", async () => {
-  await withDevices(2, async ([a, b]) => {
+scenario(
+  "a mass deletion stops unless forced; ignore rules are honoured and counted",
+  2,
+  async ([a, b]) => {
     for (let i = 0; i < 20; i++) await write(a, `f${i}.txt`, `${i}\n`);
     await write(a, ".tcfsignore", "*.log\nbuild/\n");
     await write(a, "debug.log", "noise\n");
@@ -168,11 +181,13 @@ Deno.test("a mass deletion stops unless forced; ignore rules are honoured and co
     await a.sync({ force: true });
     await b.sync({ force: true });
     assert(!(await snapshotTree(b.root.local))["f3.txt"]);
-  });
-});
+  },
+);
 
-Deno.test("a git repository in the middle of an operation is left alone and reported", async () => {
-  await withDevices(2, async ([a, b]) => {
+scenario(
+  "a git repository in the middle of an operation is left alone and reported",
+  2,
+  async ([a, b]) => {
     const repo = a.path("project");
     await Deno.mkdir(repo);
     const git = (...args: string[]) =>
@@ -190,5 +205,39 @@ Deno.test("a git repository in the middle of an operation is left alone and repo
     assertEquals(free.deferred, []);
     await b.sync();
     assertEquals(await read(b, "project/code.txt"), "v1\n");
+  },
+);
+
+for (const { name, devices, fn } of SCENARIOS) {
+  Deno.test(`${name} (file backend)`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tcfs-sync-repo-" });
+    const store = await FileStore.open(new URL(`file://${dir}`));
+    try {
+      await withDevices(store, devices, fn);
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
   });
+}
+
+Deno.test("every sync scenario against a real Ceph RGW", async (t) => {
+  await using s3 = await startCephRgw();
+  await s3.createBucket("sync");
+  let i = 0;
+  for (const { name, devices, fn } of SCENARIOS) {
+    await t.step(name, async () => {
+      const store = await openStore(`s3://sync/scenario-${i++}`, {
+        endpoint: s3.endpoint,
+        region: s3.region,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+      });
+      try {
+        await withDevices(store, devices, fn);
+      } finally {
+        await store.close();
+      }
+    });
+  }
 });

@@ -172,10 +172,11 @@ export async function startRpcServer(
     socket,
     async close() {
       await new Promise<void>((resolve) => {
+        // Calls still open after a second (a long push) are cut; their work is checkpointed.
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();
-        }, 3000);
+        }, 1000);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

@@ -11,7 +11,7 @@ import type { StateStore } from "../state/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { refreshNamespace, type StubContext, type SyncRoot } from "../sync/mod.ts";
 import { deviceId, openConfiguredRepository } from "./repository.ts";
-import { locate, namespaceCacheFor, openState } from "./sync.ts";
+import { namespaceCacheFor, openState } from "./sync.ts";
 
 /** Open resources of a sync-family command. */
 export interface Session {
@@ -78,18 +78,4 @@ export async function withSession<T>(config: Config, fn: (s: Session) => Promise
   } finally {
     await session.close();
   }
-}
-
-/** Run `fn` for each local path, in a session, with the root holding it. */
-export async function forEachLocalPath<T>(
-  config: Config,
-  paths: string[],
-  fn: (s: Session, root: SyncRoot, rel: string, path: string) => Promise<T>,
-): Promise<T[]> {
-  const located = paths.map((p) => ({ path: p, ...locate(config, p) }));
-  return await withSession(config, async (s) => {
-    const out: T[] = [];
-    for (const l of located) out.push(await fn(s, l.root, l.rel, l.path));
-    return out;
-  });
 }

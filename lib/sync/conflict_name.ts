@@ -18,8 +18,3 @@ export function conflictCopyName(rel: string, v: Pick<PathVersion, "device" | "t
   const when = new Date(v.time).toISOString().slice(0, 19).replace("T", " ").replaceAll(":", ".");
   return `${dir}${stem} (conflict ${v.device.slice(-8)} ${when})${ext}`;
 }
-
-/** Whether a name looks like a conflict copy (for status displays). */
-export function isConflictCopyName(name: string): boolean {
-  return / \(conflict [0-9a-f]{8} \d{4}-\d\d-\d\d \d\d\.\d\d\.\d\d\)(\.[^/]*)?$/.test(name);
-}

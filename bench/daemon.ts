@@ -13,17 +13,21 @@
  *    Reference in the same run: `main.ts version` from spawn to exit (the
  *    runtime and module-load floor). `--runs` of each, min and median.
  * 2. Memory: VmRSS after READY plus 5 s idle, after a sync of `--files`
- *    small files (through the CLI, so the daemon does the work), and after
- *    5 s more idle; VmHWM is the peak.
+ *    small files (through the CLI, so the daemon does the work), after 5 s
+ *    more idle, and after the latency runs below and 10 s of idle after
+ *    them (garbage or growth); VmHWM is the peak.
  * 3. Latency: a Node load generator (bench/daemon_load.mjs; Node so the
  *    daemon's event loop is not shared with its clients) runs `--clients`
  *    loops of back-to-back Status calls for `--seconds`, on as many channels
  *    (one connection each) and then all on one channel; then SyncStatus (a
- *    state read plus a scan of the root). p50/p99/max, calls per second, and
- *    the daemon's CPU over the window.
+ *    state read plus a scan of the root), each also with one client as the
+ *    reference. p50/p99/max, calls per second, the CPU share of the daemon
+ *    and of Node over the window, and the daemon's CPU time per call (the
+ *    figure least disturbed by other load on a shared machine).
  *
  * Then, unless `--no-s3`, start-up again with the repository on a real Ceph
- * RGW, to see whether S3 changes it.
+ * RGW, to see whether S3 changes it, and once more through `FaultProxy` to
+ * list the S3 requests start-up makes.
  *
  * @module
  */
@@ -31,13 +35,15 @@
 import { parseArgs } from "node:util";
 import { makeDevice, type TestDevice } from "../tests/fixtures/device.ts";
 import { randomBytes } from "../tests/fixtures/tree.ts";
-import { startCephRgw } from "../tests/services/mod.ts";
+import { freePort, startCephRgw } from "../tests/services/mod.ts";
 import { DaemonClient, PROTO_PATH } from "../lib/rpc/mod.ts";
+import { FaultProxy } from "../lib/storage/fault_proxy.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
 const LOAD = `${ROOT}bench/daemon_load.mjs`;
 const DENO_FLAGS = ["run", "-A", "--unstable-kv", "--unstable-net"];
+/** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`, 100 on Linux). */
 const CLK_TCK = 100;
 
 const { values: opts } = parseArgs({
@@ -135,6 +141,15 @@ async function startDaemon(d: TestDevice, notify: NotifyListener): Promise<Start
   };
 }
 
+/** SIGKILL, for cleaning up after a failure; the process may be gone already. */
+function killQuietly(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // already exited
+  }
+}
+
 async function stopDaemon(s: Started, notify: NotifyListener) {
   const at = performance.now();
   s.child.kill("SIGTERM");
@@ -184,11 +199,16 @@ async function startup(d: TestDevice, notify: NotifyListener, versions: number[]
   for (let i = 0; i < RUNS; i++) {
     versions.push(await versionMs(d.env));
     const s = await startDaemon(d, notify);
-    const client = await DaemonClient.connect(s.socket, 10_000);
-    if (!client) throw new Error("the daemon sent READY=1 but its socket does not answer");
-    await client.daemonStatus();
-    f.firstStatusMs.push(performance.now() - s.spawnedAt);
-    client.close();
+    try {
+      const client = await DaemonClient.connect(s.socket, 10_000);
+      if (!client) throw new Error("the daemon sent READY=1 but its socket does not answer");
+      await client.daemonStatus();
+      f.firstStatusMs.push(performance.now() - s.spawnedAt);
+      await client.close();
+    } catch (err) {
+      killQuietly(s.child);
+      throw err;
+    }
     f.readyMs.push(s.readyMs);
     const stopped = await stopDaemon(s, notify);
     f.stoppingMs.push(stopped.stoppingMs);
@@ -215,9 +235,17 @@ interface LoadFigures {
   rssAfter: number;
 }
 
-async function load(pid: number, socket: string, method: string, channels: number) {
+/** One load run: `clients` loops calling `method`, spread over `channels`. */
+interface LoadSpec {
+  method: "Status" | "SyncStatus";
+  clients: number;
+  channels: number;
+}
+
+async function load(pid: number, socket: string, spec: LoadSpec): Promise<LoadFigures> {
+  const { method, clients, channels } = spec;
   const child = new Deno.Command("node", {
-    args: [LOAD, socket, PROTO_PATH, method, String(CLIENTS), String(channels), String(SECONDS)],
+    args: [LOAD, socket, PROTO_PATH, method, String(clients), String(channels), String(SECONDS)],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -249,6 +277,8 @@ async function device(name: string, s3?: Parameters<typeof makeDevice>[1], url?:
   const d = await makeDevice(name, s3);
   await Deno.mkdir(`${d.dir}/root`);
   d.env.TCFS_SYNC_ROOTS = `${d.dir}/root`;
+  // Metrics stay on, as by default, on a port of their own (other daemons may run).
+  d.env.TCFS_DAEMON_METRICS_LISTEN = `127.0.0.1:${freePort()}`;
   await Deno.writeTextFile(`${d.dir}/pass`, "bench passphrase\n");
   await d.ok(["init", url ?? `file://${d.dir}/repo`, "--passphrase-file", `${d.dir}/pass`]);
   return d;
@@ -294,12 +324,20 @@ try {
   const afterSyncIdle = await memory(pid);
   report.memory = { idle, afterSync, afterSyncIdle, syncSeconds };
 
+  // One client calling back to back is the reference for the 50-client runs.
+  const specs: LoadSpec[] = [
+    { method: "Status", clients: 1, channels: 1 },
+    { method: "Status", clients: CLIENTS, channels: CLIENTS },
+    { method: "Status", clients: CLIENTS, channels: 1 },
+    { method: "SyncStatus", clients: 1, channels: 1 },
+    { method: "SyncStatus", clients: CLIENTS, channels: CLIENTS },
+  ];
   const loads: LoadFigures[] = [];
-  for (const [method, channels] of [["Status", CLIENTS], ["Status", 1], ["SyncStatus", CLIENTS]]) {
-    loads.push(await load(pid, running.socket, method as string, channels as number));
-  }
+  for (const spec of specs) loads.push(await load(pid, running.socket, spec));
   report.load = loads;
   report.afterLoad = await memory(pid);
+  await sleep(10_000);
+  report.afterLoadIdle = await memory(pid);
   await stopDaemon(running, notify);
   running = undefined;
 
@@ -309,6 +347,13 @@ try {
     const ds = await device("bench-daemon-s3", s3, "s3://bench/repo");
     try {
       report.startupS3 = await startup(ds, notify, versions);
+      // Once more through a counting proxy: which S3 requests start-up makes.
+      await using proxy = await FaultProxy.start(s3.endpoint);
+      ds.env.TCFS_S3_ENDPOINT = proxy.endpoint;
+      running = await startDaemon(ds, notify);
+      report.startupS3Requests = proxy.requests.map((r) => `${r.method} ${r.target}`);
+      await stopDaemon(running, notify);
+      running = undefined;
     } finally {
       await ds.remove();
     }
@@ -317,11 +362,7 @@ try {
   (report.loadAverage as number[]).push(await loadAverage());
 } finally {
   if (running) {
-    try {
-      running.child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+    killQuietly(running.child);
     await running.child.status;
     console.error(await running.stderr);
   }
@@ -337,15 +378,13 @@ if (opts.json) {
 }
 
 function printReport(r: Record<string, unknown>) {
+  type Mem = { rss: number; hwm: number };
   const ms = (xs: number[]) => `min ${min(xs).toFixed(0)} ms, median ${median(xs).toFixed(0)} ms`;
   const ref = median(versions);
   const row = (name: string, f: StartupFigures) => {
+    const ratio = (median(f.readyMs) / ref).toFixed(2);
     console.log(`${name}:`);
-    console.log(
-      `  spawn -> READY=1          ${ms(f.readyMs)}  (${
-        (median(f.readyMs) / ref).toFixed(2)
-      }x version)`,
-    );
+    console.log(`  spawn -> READY=1          ${ms(f.readyMs)} (${ratio}x version)`);
     console.log(`  spawn -> first Status     ${ms(f.firstStatusMs)}`);
     console.log(`  SIGTERM -> STOPPING=1     ${ms(f.stoppingMs)}`);
     console.log(`  SIGTERM -> exit 0         ${ms(f.exitMs)}`);
@@ -353,27 +392,33 @@ function printReport(r: Record<string, unknown>) {
   console.log(`1-min load average at start and end: ${(r.loadAverage as number[]).join(", ")}`);
   console.log(`reference: main.ts version, spawn -> exit: ${ms(versions)} (n=${versions.length})`);
   row("file:// repository", r.startupFile as StartupFigures);
-  if (r.startupS3) row("s3:// repository (Ceph RGW)", r.startupS3 as StartupFigures);
-  const m = r.memory as Record<string, { rss: number; hwm: number }> & { syncSeconds: number };
-  const mib = (x: { rss: number; hwm: number }) =>
-    `VmRSS ${x.rss.toFixed(1)} MiB (VmHWM ${x.hwm.toFixed(1)} MiB)`;
-  console.log(`memory: READY + 5 s idle         ${mib(m.idle)}`);
-  console.log(
-    `        after sync of ${FILES} files ${mib(m.afterSync)} (sync ${m.syncSeconds.toFixed(1)} s)`,
-  );
-  console.log(`        + 5 s idle               ${mib(m.afterSyncIdle)}`);
-  console.log(
-    `        after the load runs      ${mib(r.afterLoad as { rss: number; hwm: number })}`,
-  );
-  for (const l of r.load as LoadFigures[]) {
+  if (r.startupS3) {
+    row("s3:// repository (Ceph RGW)", r.startupS3 as StartupFigures);
+    const requests = r.startupS3Requests as string[];
+    console.log(`  S3 requests from spawn to READY=1: ${requests.length}`);
+    for (const req of requests) console.log(`    ${req}`);
+  }
+
+  const m = r.memory as { idle: Mem; afterSync: Mem; afterSyncIdle: Mem; syncSeconds: number };
+  const mib = (x: Mem) => `VmRSS ${x.rss.toFixed(1)} MiB (VmHWM ${x.hwm.toFixed(1)} MiB)`;
+  console.log(`memory: READY + 5 s idle          ${mib(m.idle)}`);
+  console.log(`        sync of ${FILES} files (${m.syncSeconds.toFixed(1)} s) ${mib(m.afterSync)}`);
+  console.log(`        + 5 s idle                ${mib(m.afterSyncIdle)}`);
+  console.log(`        after the load runs       ${mib(r.afterLoad as Mem)}`);
+  console.log(`        + 10 s idle               ${mib(r.afterLoadIdle as Mem)}`);
+
+  const loads = r.load as LoadFigures[];
+  for (const l of loads) {
+    const single = loads.find((x) => x.method === l.method && x.clients === 1)!;
     console.log(
-      `${l.method} x ${l.clients} loops on ${l.channels} channel(s), ${SECONDS} s: ` +
-        `p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms, ` +
-        `${l.perSecond.toFixed(0)} calls/s, ${l.errors} errors${
-          l.firstError ? ` (${l.firstError})` : ""
-        }, ` +
-        `CPU daemon ${(l.daemonCpu * 100).toFixed(0)}% node ${(l.clientCpu * 100).toFixed(0)}%, ` +
-        `VmRSS after ${l.rssAfter.toFixed(0)} MiB`,
+      `${l.method} x ${l.clients} loop(s) on ${l.channels} channel(s), ${SECONDS} s: ` +
+        `p50 ${l.p50.toFixed(2)} ms (${(l.p50 / single.p50).toFixed(1)}x 1 client), ` +
+        `p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms, ` +
+        `${l.perSecond.toFixed(0)} calls/s, ${l.errors} errors` +
+        (l.firstError ? ` (${l.firstError})` : "") +
+        `, CPU daemon ${(l.daemonCpu * 100).toFixed(0)}% node ${(l.clientCpu * 100).toFixed(0)}%` +
+        ` (daemon ${(l.daemonCpu / l.perSecond * 1000).toFixed(2)} ms CPU per call)` +
+        `, VmRSS after ${l.rssAfter.toFixed(0)} MiB`,
     );
   }
 }

@@ -13,8 +13,11 @@
  * rclone: Debian's, every option at its default), each timed from spawn to
  * exit with the client's CPU from `/usr/bin/time` and the server's
  * (radosgw + OSD) from `/proc`. Order: start-up cost, first syncs, then
- * `--repeat` rounds of (tcfs no-op sync, rclone no-op sync, tcfs status),
- * interleaved so that drift hits both tools alike; medians are reported.
+ * `--repeat` rounds of (tcfs no-op sync, rclone no-op sync, rclone no-op
+ * sync `--checksum`, tcfs status, tcfs status `--json`), interleaved so that
+ * drift hits both tools alike; medians are reported. `--checksum` is not a
+ * default: it is there as the fastest safe rclone no-op (MD5s from the
+ * listing instead of one HEAD per object for the modification time).
  *
  * Then, unless `--no-profile`, a diagnostic round through `FaultProxy`
  * (which counts S3 requests): a second tcfs device syncs the same tree into
@@ -42,6 +45,7 @@ const TOP_DIRS = 10;
 const SUB_DIRS = 10;
 const REMOTE = "/bench";
 const PROFILER = ".bench_sync_profile.ts";
+const CHECKSUM_NOOP = "no-op sync --checksum";
 
 /** One timed process. */
 interface Run {
@@ -398,6 +402,7 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(files) && files > 0 && Number.isInteger(repeat) && repeat > 0)) {
     throw new TypeError("--files and --repeat must be positive integers");
   }
+  const loadBefore = (await Deno.readTextFile("/proc/loadavg")).trim();
   const work = await Deno.makeTempDir({ prefix: "tcfs-bench-sync-" });
   cleanups.push(() => Deno.removeSync(work, { recursive: true }));
   const src = `${work}/src`;
@@ -456,6 +461,10 @@ async function main(): Promise<void> {
       const rNoop = await rclone(rcloneSync);
       row("rclone", "no-op sync").runs.push(rNoop);
       log("rclone", "no-op sync", rNoop);
+      // Not a default: compares MD5s (local files read, ETags from the listing), no HEAD per file.
+      const rSum = await rclone([...rcloneSync, "--checksum"]);
+      row("rclone", CHECKSUM_NOOP).runs.push(rSum);
+      log("rclone", CHECKSUM_NOOP, rSum);
       const status = await tcfs.run(["status"]);
       row("tcfs", "status").runs.push(status);
       log("tcfs", "status", status);
@@ -482,11 +491,13 @@ async function main(): Promise<void> {
         profiles.push({ op, run, summary: summarizeProfile(profile, `file://${src}/`) });
         log("tcfs (profiled, proxied)", op, run);
       }
-      proxy.resetCounts();
       const viaProxy = rcloneEnv("rgw", { ...s3, endpoint: proxy.endpoint }, `${work}/rclone-home`);
-      const counted = await rclone(rcloneSync, viaProxy);
-      requests.push({ tool: "rclone", op: "no-op sync", counts: tally(proxy.requests) });
-      log("rclone (proxied)", "no-op sync", counted);
+      for (const [op, extra] of [["no-op sync", []], [CHECKSUM_NOOP, ["--checksum"]]] as const) {
+        proxy.resetCounts();
+        const counted = await rclone([...rcloneSync, ...extra], viaProxy);
+        requests.push({ tool: "rclone", op, counts: tally(proxy.requests) });
+        log("rclone (proxied)", op, counted);
+      }
     }
   } finally {
     await s3.stop();
@@ -499,7 +510,8 @@ async function main(): Promise<void> {
     deno: Deno.version.deno,
     rclone: await rcloneVersion(),
     cpus: navigator.hardwareConcurrency,
-    loadavg: (await Deno.readTextFile("/proc/loadavg")).trim(),
+    loadBefore,
+    loadAfter: (await Deno.readTextFile("/proc/loadavg")).trim(),
     tcfsSources: fingerprint,
     tree: { files: tree.files, dirs: tree.dirs, bytes: tree.bytes, seed },
   };
@@ -510,7 +522,9 @@ async function main(): Promise<void> {
   console.log(
     `tcfs (sources ${fingerprint}) vs ${env.rclone} on Ceph RGW (memstore), deno ${env.deno}, ` +
       `${env.cpus} CPUs; ${tree.files} files of ${MIN_SIZE}-${MAX_SIZE} B (seed ${seed}), ` +
-      `${fmt(tree.bytes / 2 ** 20, 1)} MiB, ${tree.dirs} dirs; load after: ${env.loadavg}\n`,
+      `${
+        fmt(tree.bytes / 2 ** 20, 1)
+      } MiB, ${tree.dirs} dirs; load (1/5/15 min) before: ${loadBefore}, after: ${env.loadAfter}\n`,
   );
   console.log(timesTable(rows) + "\n");
   const targets = [
@@ -522,6 +536,11 @@ async function main(): Promise<void> {
       noopRatio >= 5 ? "yes" : "NO",
     ],
     ["status < 2 s", `${fmt(status)} s`, status < 2 ? "yes" : "NO"],
+    [
+      "(no target) no-op sync vs rclone --checksum",
+      `${fmt(med("rclone", CHECKSUM_NOOP) / med("tcfs", "no-op sync"), 1)}x`,
+      "-",
+    ],
     [
       "(no target) first sync, rclone/tcfs",
       `${fmt(med("rclone", "first sync") / med("tcfs", "first sync"), 2)}x`,

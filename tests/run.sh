@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: real S3 (Ceph RGW), NATS, FUSE, age, zstd and
 # b3sum (interop checks), rclone and prometheus (peers and promtool).
 packages=(ceph-mon ceph-osd radosgw ceph-common nats-server fuse3 age zstd b3sum rclone
-  prometheus sqlite3 rsync git)
+  prometheus sqlite3 rsync git systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

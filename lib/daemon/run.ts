@@ -55,17 +55,25 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let http: MetricsServer | undefined;
   if (config.daemon.metrics_listen !== "") {
     const { hostname, port } = parseListen(config.daemon.metrics_listen);
-    http = serveMetrics({
-      registry: metrics.registry,
-      hostname,
-      port,
-      // Ready means the repository answers: its config object can be read.
-      ready: async () => {
-        if (!(await session.repo.store.head("config"))) {
-          throw new Error("repository config missing");
-        }
-      },
-    });
+    try {
+      http = serveMetrics({
+        registry: metrics.registry,
+        hostname,
+        port,
+        // Ready means the repository answers: its config object can be read.
+        ready: async () => {
+          if (!(await session.repo.store.head("config"))) {
+            throw new Error("repository config missing");
+          }
+        },
+      });
+    } catch (err) {
+      // Metrics are not worth refusing to sync over; say so loudly instead.
+      log.error("metrics endpoint not started", {
+        listen: config.daemon.metrics_listen,
+        error: (err as Error).message,
+      });
+    }
   }
   const stagingDir = `${config.state.dir}/incoming`;
   await Deno.mkdir(stagingDir, { recursive: true, mode: 0o700 });

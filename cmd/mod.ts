@@ -22,6 +22,7 @@ import { hydrateCommand } from "./hydrate.ts";
 import { mountCommand } from "./mount.ts";
 import { unmountCommand } from "./unmount.ts";
 import { daemonCommand } from "./daemon.ts";
+import { eventsCommand } from "./events.ts";
 import { workerCommand } from "./worker.ts";
 import { configCommand } from "./config.ts";
 import { credentialsCommand } from "./credentials.ts";
@@ -48,6 +49,7 @@ export const COMMANDS: readonly Command[] = [
   mountCommand,
   unmountCommand,
   daemonCommand,
+  eventsCommand,
   workerCommand,
   deviceCommand,
   credentialsCommand,

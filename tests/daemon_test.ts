@@ -106,6 +106,20 @@ Deno.test("the daemon serves the CLI and plain gRPC clients, confined to the syn
       assertMatch(pinned.stderr, /pinned/);
       await d.ok(["unpin", `${root}/docs/a.txt`]);
       assertEquals(await d.ok<unknown[]>(["conflicts"]), []);
+      const status2 = await d.ok<{ pid: number; roots: string[] }>(["daemon", "status"]);
+      assertEquals([status2.pid, status2.roots], [daemon.pid, [root]]);
+      const events = d.run(["--json", "events", "--kind", "synced", "--count", "1"]);
+      await new Promise((r) => setTimeout(r, 500));
+      await d.ok(["sync"]);
+      const ev = await events;
+      assertEquals(ev.code, 0, ev.stderr);
+      assertEquals(JSON.parse(ev.stdout.trim()).kind, "synced");
+      assertEquals(await d.ok<string[]>(["mount"]), []);
+      for (const args of [["mount", `${root}/mnt`], ["unmount", `${root}/mnt`]]) {
+        const r = await d.run(args);
+        assertEquals(r.code, 1);
+        assertMatch(r.stderr, /not implemented yet/);
+      }
       const notInConflict = await d.run(["resolve", `${root}/docs/a.txt`, "--keep", "local"]);
       assertEquals(notInConflict.code, 1);
       assertMatch(notInConflict.stderr, /not in conflict/);
@@ -236,8 +250,11 @@ Deno.test("SIGTERM during a long push: exit 0 within seconds, consistent state, 
       const b = await Deno.readFile(`${root}/restored/part-${i}.bin`);
       assert(a.length === b.length && a.every((x, j) => x === b[j]), `part-${i} differs`);
     }
+    await d.ok(["daemon", "stop"]);
+    const byRequest = await again.exited();
+    assertEquals(byRequest.code, 0, byRequest.stderr);
   } finally {
-    assertEquals((await again.stop()).code, 0);
+    await again.stop();
     await d.remove();
   }
 });

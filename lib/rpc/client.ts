@@ -117,6 +117,43 @@ export class DaemonClient implements Executor {
     return this.#unary("CredentialStatus", {});
   }
 
+  /** Mount the repository at `dir` through the daemon. */
+  async mount(dir: string, names: "stubs" | "real"): Promise<unknown> {
+    return await this.#result("Mount", { dir: absolute(dir), names });
+  }
+
+  /** Unmount `dir` through the daemon. */
+  async unmount(dir: string, force: boolean): Promise<unknown> {
+    return await this.#result("Unmount", { dir: absolute(dir), force });
+  }
+
+  /** The daemon's mounts. */
+  async listMounts(): Promise<string[]> {
+    return (await this.#unary<{ dirs: string[] }>("ListMounts", {})).dirs;
+  }
+
+  /**
+   * Stream events (all kinds, or only `kinds`) to `onEvent` until it returns
+   * false or the daemon goes away.
+   */
+  watch(
+    kinds: string[],
+    onEvent: (e: { kind: string; path: string; message: string; time_ms: number }) => boolean,
+  ): Promise<void> {
+    const call = this.#client.Watch({ kinds });
+    return new Promise((resolve, reject) => {
+      call.on("data", (e: { kind: string; path: string; message: string; time_ms: number }) => {
+        if (!onEvent({ ...e, time_ms: Number(e.time_ms) })) call.cancel();
+      });
+      call.on(
+        "error",
+        (err: grpc.ServiceError) =>
+          err.code === grpc.status.CANCELLED ? resolve() : reject(fromGrpcError(err)),
+      );
+      call.on("end", () => resolve());
+    });
+  }
+
   /** Ask the daemon to stop. */
   async shutdown(): Promise<void> {
     await this.#unary("Shutdown", {});

@@ -9,7 +9,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { DaemonCore } from "../daemon/core.ts";
 import type { Progress } from "../engine/mod.ts";
-import { TcfsError } from "../errors.ts";
+import { NotImplementedError, TcfsError } from "../errors.ts";
 import type { Keep } from "../sync/mod.ts";
 import { toGrpcError } from "./errors.ts";
 import { MAX_MESSAGE_BYTES, tcfsService } from "./proto.ts";
@@ -187,8 +187,8 @@ export async function startRpcServer(
   };
 }
 
-function notYet(what: string): TcfsError {
-  return new TcfsError(`${what} through the daemon is not implemented yet (FUSE mount)`);
+function notYet(what: string): NotImplementedError {
+  return new NotImplementedError(`${what} (the FUSE file system)`);
 }
 
 /** Push: a start message (paths), or file data streamed in pieces of at most 1 MiB. */

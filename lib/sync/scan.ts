@@ -51,6 +51,27 @@ export interface ScanOptions {
   skipDirs?: Set<string>;
 }
 
+/** lstat calls in flight at once while scanning. */
+const STAT_CONCURRENCY = 32;
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapConcurrent<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** The local entry for a lstat result, or null for special files. */
 export function localEntryOf(info: Deno.FileInfo, target?: string): LocalEntry | null {
   const kind = info.isSymlink ? "symlink" : info.isDirectory ? "dir" : info.isFile ? "file" : null;
@@ -88,28 +109,38 @@ export async function scanRoot(local: string, opts: ScanOptions): Promise<ScanRe
         return;
       }
     }
-    for (const name of names) {
-      const childRel = rel === "" ? name : `${rel}/${name}`;
+    // lstat a directory's entries concurrently: the calls run on Deno's I/O threads, and
+    // one at a time they dominate a no-op sync or a status of a large tree.
+    const infos = await mapConcurrent(names, STAT_CONCURRENCY, async (name) => {
       const path = `${dir}/${name}`;
-      let info: Deno.FileInfo;
       try {
-        info = await Deno.lstat(path);
+        const info = await Deno.lstat(path);
+        return { info, target: info.isSymlink ? await Deno.readLink(path) : undefined };
       } catch (err) {
-        if (err instanceof Deno.errors.NotFound) continue; // removed while scanning
+        if (err instanceof Deno.errors.NotFound) return null; // removed while scanning
         throw err;
       }
-      if (rules.ignores(childRel, info.isDirectory)) {
+    });
+    const subdirs: [string, string][] = [];
+    names.forEach((name, i) => {
+      const found = infos[i];
+      if (!found) return;
+      const childRel = rel === "" ? name : `${rel}/${name}`;
+      if (rules.ignores(childRel, found.info.isDirectory)) {
         result.ignored.push(childRel);
-        continue;
+        return;
       }
-      const entry = localEntryOf(info, info.isSymlink ? await Deno.readLink(path) : undefined);
+      const entry = localEntryOf(found.info, found.target);
       if (!entry) {
         result.unsupported.push(childRel);
-        continue;
+        return;
       }
       result.entries.set(childRel, entry);
-      if (entry.kind === "dir" && !opts.skipDirs?.has(childRel)) await walk(path, childRel);
-    }
+      if (entry.kind === "dir" && !opts.skipDirs?.has(childRel)) {
+        subdirs.push([`${dir}/${name}`, childRel]);
+      }
+    });
+    for (const [path, childRel] of subdirs) await walk(path, childRel);
   };
   await walk(local, "");
   return result;

@@ -51,27 +51,6 @@ export interface ScanOptions {
   skipDirs?: Set<string>;
 }
 
-/** lstat calls in flight at once while scanning. */
-const STAT_CONCURRENCY = 32;
-
-/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
-async function mapConcurrent<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /** The local entry for a lstat result, or null for special files. */
 export function localEntryOf(info: Deno.FileInfo, target?: string): LocalEntry | null {
   const kind = info.isSymlink ? "symlink" : info.isDirectory ? "dir" : info.isFile ? "file" : null;
@@ -109,13 +88,13 @@ export async function scanRoot(local: string, opts: ScanOptions): Promise<ScanRe
         return;
       }
     }
-    // lstat a directory's entries concurrently: the calls run on Deno's I/O threads, and
-    // one at a time they dominate a no-op sync or a status of a large tree.
-    const infos = await mapConcurrent(names, STAT_CONCURRENCY, async (name) => {
+    // Synchronous lstat: measured here 3x faster than the async call, concurrent or not
+    // (0.3 s against 1 s for 100,000 files). The event loop gets a turn between directories.
+    const infos = names.map((name) => {
       const path = `${dir}/${name}`;
       try {
-        const info = await Deno.lstat(path);
-        return { info, target: info.isSymlink ? await Deno.readLink(path) : undefined };
+        const info = Deno.lstatSync(path);
+        return { info, target: info.isSymlink ? Deno.readLinkSync(path) : undefined };
       } catch (err) {
         if (err instanceof Deno.errors.NotFound) return null; // removed while scanning
         throw err;

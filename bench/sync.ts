@@ -73,7 +73,15 @@ interface Tree {
 
 const cleanups: (() => void)[] = [];
 let child: Deno.ChildProcess | null = null;
-cleanups.push(() => child?.kill("SIGKILL"));
+cleanups.push(() => {
+  if (!child) return;
+  // The tool runs under /usr/bin/time, which would leave it running: stop the tool first.
+  const pid = child.pid;
+  for (const c of Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).split(" ")) {
+    if (c.trim()) Deno.kill(Number(c), "SIGKILL");
+  }
+  child.kill("SIGKILL");
+});
 
 function cleanUp(): void {
   for (const f of cleanups.splice(0).reverse()) {

@@ -182,3 +182,27 @@ Deno.test("the writer stores a chunk repeated while in flight once, and packs sm
   }
   await assertRejects(() => writer.add(sample(MIB, 23), 0), TcfsError, "closed");
 });
+
+Deno.test("a pool nobody closes lets the program end, after finishing its work", async () => {
+  const pool = new URL("./encode_pool.ts", import.meta.url).href;
+  const code = `
+    import { EncodePool } from ${JSON.stringify(pool)};
+    const p = new EncodePool({ idKey: null, dataKey: null, level: 3 }, 2);
+    const chunk = await p.hash(new Uint8Array(1 << 20).fill(7));
+    // Nothing but the worker's reply is pending here: it must keep the program alive.
+    p.encode(chunk).then((body) => console.log("encoded", body.length));
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    cwd: new URL("../..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Only a hang makes this fire; the child normally ends in well under a second.
+  const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const out = await child.output();
+  clearTimeout(guard);
+  const stdout = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert(/^encoded \d+$/m.test(stdout), stdout);
+});

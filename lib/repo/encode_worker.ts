@@ -8,36 +8,42 @@
  * @module
  */
 
+import { parentPort } from "node:worker_threads";
 import { initBlake3 } from "../hash/mod.ts";
 import { type ChunkCoding, chunkIdOf, encodeChunkWith } from "./codec.ts";
 import type { FromWorker, ToWorker } from "./encode_pool.ts";
 
-// The worker global scope, typed for what is used here (the default type
-// library describes a window, whose postMessage differs).
-interface WorkerScope {
-  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
-  postMessage(msg: FromWorker, transfer?: Transferable[]): void;
-}
-const scope = globalThis as unknown as WorkerScope;
-
+let port: MessagePort | null = null;
 let coding: ChunkCoding | null = null;
 const held = new Map<number, { id: string; plain: Uint8Array }>();
 // Each message waits for the previous one's synchronous part (and for init).
 let queue: Promise<void> = Promise.resolve();
 
-scope.onmessage = (e) => {
-  const msg = e.data;
-  queue = queue.then(() => handle(msg)).catch((err) => {
-    if ("seq" in msg) scope.postMessage({ op: "failed", seq: msg.seq, error: String(err) });
-  });
-};
+function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
+}
 
-// Messages that arrive while a worker module is still evaluating (its imports
-// await WASM instantiation) are lost, so the pool sends nothing before this.
-scope.postMessage({ op: "ready" });
+// A listener for as long as the worker lives: it is what keeps it running.
+parentPort!.on("message", (msg: ToWorker) => {
+  if (msg.op !== "port") return;
+  port = msg.port;
+  // A web handler: Deno's node-style `on("message")` on a port is far slower.
+  port.onmessage = (e: MessageEvent<ToWorker>) => {
+    const msg = e.data;
+    queue = queue.then(() => handle(msg)).catch((err) => {
+      if ("seq" in msg) send({ op: "failed", seq: msg.seq, error: String(err) });
+    });
+  };
+});
+
+// The pool sends nothing before this, so nothing arrives while the imports
+// above (which await WASM instantiation) are still being evaluated.
+parentPort!.postMessage({ op: "ready" } satisfies FromWorker);
 
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.op) {
+    case "port":
+      return;
     case "init":
       coding = msg.coding;
       // Keyed hashing is faster once the key's state is prepared, and works without.
@@ -46,7 +52,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case "hash": {
       const id = chunkIdOf(coding!, msg.plain);
       held.set(msg.seq, { id, plain: msg.plain });
-      scope.postMessage({ op: "id", seq: msg.seq, id });
+      send({ op: "id", seq: msg.seq, id });
       return;
     }
     case "encode":
@@ -63,7 +69,7 @@ async function handle(msg: ToWorker): Promise<void> {
 function encode(seq: number, chunk: { id: string; plain: Uint8Array } | undefined): void {
   if (chunk === undefined) throw new Error(`no chunk ${seq} in this worker`);
   encodeChunkWith(coding!, chunk.id, chunk.plain).then(
-    (body) => scope.postMessage({ op: "body", seq, body }, [body.buffer]),
-    (err) => scope.postMessage({ op: "failed", seq, error: String(err) }),
+    (body) => send({ op: "body", seq, body }, [body.buffer]),
+    (err) => send({ op: "failed", seq, error: String(err) }),
   );
 }

@@ -136,8 +136,10 @@ Deno.test("repository acceptance on a real Ceph RGW", async (t) => {
       const summary = JSON.parse(pushed.stdout);
       assertEquals(summary.errors, []);
       assert(summary.filesPushed >= 10_004, JSON.stringify(summary));
-      // The 1 GiB file is streamed: the push never holds more than a few chunks.
-      assert(pushed.peakKiB < 600 * 1024, `push peak RSS ${pushed.peakKiB} KiB`);
+      // The 1 GiB file is streamed: the push holds a few chunks per encode worker, the uploads in
+      // flight and three V8 heaps (450-650 MiB measured). Reading it whole would need the file
+      // plus its encoded copy, over 2 GiB.
+      assert(pushed.peakKiB < 800 * 1024, `push peak RSS ${pushed.peakKiB} KiB`);
       await a.ok(["pull", "/tree", `${work}/pulled`]);
       await assertSameTree(src, `${work}/pulled`);
     });

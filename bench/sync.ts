@@ -46,6 +46,8 @@ const SUB_DIRS = 10;
 const REMOTE = "/bench";
 const PROFILER = ".bench_sync_profile.ts";
 const CHECKSUM_NOOP = "no-op sync --checksum";
+/** This Deno, by path: a reinstall of node_modules during a run replaces the file at that path. */
+const DENO = Deno.execPath().replace(/ \(deleted\)$/, "");
 
 /** One timed process. */
 interface Run {
@@ -265,7 +267,7 @@ async function tcfsDevice(
     DENO_DIR: denoDir,
     NO_COLOR: "1",
   });
-  const deno = [Deno.execPath(), "run", "-A", "--unstable-kv"];
+  const deno = [DENO, "run", "-A", "--unstable-kv"];
   const run = (args: string[]) =>
     timed([...deno, `${src}/main.ts`, ...args], device.env, s3.pids, scratch);
   await Deno.writeTextFile(`${device.dir}/passphrase`, "sync bench passphrase\n");
@@ -387,7 +389,7 @@ function timesTable(rows: Row[]): string {
 }
 
 async function denoDirOf(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+  const out = await new Deno.Command(DENO, { args: ["info", "--json"], stdout: "piped" })
     .output();
   return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
 }
@@ -436,6 +438,7 @@ async function main(): Promise<void> {
   let state: { files: Record<string, number>; entries: number; after: Record<string, number> };
   const profiles: { op: string; run: Run; summary: ProfileSummary }[] = [];
   const requests: { tool: string; op: string; counts: Record<string, number> }[] = [];
+  let diagnosticError: string | null = null;
   try {
     const tcfs = await tcfsDevice(s3, s3.endpoint, "tcfs-sync", tree, src, work, denoDir);
     await s3.createBucket("rclone-sync");
@@ -482,29 +485,39 @@ async function main(): Promise<void> {
     }
     state = { files: files0, entries, after: await stateFiles(tcfs.device.dir) };
 
+    // A failure here (it is the longest part) must not lose the timed figures above.
     if (values.profile) {
-      say("diagnostic round (through FaultProxy, tcfs under the CPU profiler):");
-      await using proxy = await FaultProxy.start(s3.endpoint);
-      const diag = await tcfsDevice(s3, proxy.endpoint, "tcfs-diag", tree, src, work, denoDir);
-      const steps: [string, string[], number | null][] = [
-        ["first sync", ["--json", "sync"], tree.files + tree.dirs],
-        ["no-op sync", ["--json", "sync"], 0],
-        ["status", ["status"], null],
-      ];
-      for (const [op, args, want] of steps) {
-        proxy.resetCounts();
-        const { run, profile } = await diag.profile(args);
-        if (want !== null) checkSync(run, want, `profiled tcfs ${op}`);
-        requests.push({ tool: "tcfs", op, counts: tally(proxy.requests) });
-        profiles.push({ op, run, summary: summarizeProfile(profile, `file://${src}/`) });
-        log("tcfs (profiled, proxied)", op, run);
-      }
-      const viaProxy = rcloneEnv("rgw", { ...s3, endpoint: proxy.endpoint }, `${work}/rclone-home`);
-      for (const [op, extra] of [["no-op sync", []], [CHECKSUM_NOOP, ["--checksum"]]] as const) {
-        proxy.resetCounts();
-        const counted = await rclone([...rcloneSync, ...extra], viaProxy);
-        requests.push({ tool: "rclone", op, counts: tally(proxy.requests) });
-        log("rclone (proxied)", op, counted);
+      try {
+        say("diagnostic round (through FaultProxy, tcfs under the CPU profiler):");
+        await using proxy = await FaultProxy.start(s3.endpoint);
+        const diag = await tcfsDevice(s3, proxy.endpoint, "tcfs-diag", tree, src, work, denoDir);
+        const steps: [string, string[], number | null][] = [
+          ["first sync", ["--json", "sync"], tree.files + tree.dirs],
+          ["no-op sync", ["--json", "sync"], 0],
+          ["status", ["status"], null],
+        ];
+        for (const [op, args, want] of steps) {
+          proxy.resetCounts();
+          const { run, profile } = await diag.profile(args);
+          if (want !== null) checkSync(run, want, `profiled tcfs ${op}`);
+          requests.push({ tool: "tcfs", op, counts: tally(proxy.requests) });
+          profiles.push({ op, run, summary: summarizeProfile(profile, `file://${src}/`) });
+          log("tcfs (profiled, proxied)", op, run);
+        }
+        const viaProxy = rcloneEnv(
+          "rgw",
+          { ...s3, endpoint: proxy.endpoint },
+          `${work}/rclone-home`,
+        );
+        for (const [op, extra] of [["no-op sync", []], [CHECKSUM_NOOP, ["--checksum"]]] as const) {
+          proxy.resetCounts();
+          const counted = await rclone([...rcloneSync, ...extra], viaProxy);
+          requests.push({ tool: "rclone", op, counts: tally(proxy.requests) });
+          log("rclone (proxied)", op, counted);
+        }
+      } catch (err) {
+        diagnosticError = (err as Error).message;
+        say(`diagnostic round failed: ${diagnosticError}`);
       }
     }
   } finally {
@@ -524,7 +537,9 @@ async function main(): Promise<void> {
     tree: { files: tree.files, dirs: tree.dirs, bytes: tree.bytes, seed },
   };
   if (values.json) {
-    console.log(JSON.stringify({ env, rows, state, requests, profiles }, null, 2));
+    console.log(
+      JSON.stringify({ env, rows, state, requests, profiles, diagnosticError }, null, 2),
+    );
     return;
   }
   console.log(
@@ -594,6 +609,7 @@ async function main(): Promise<void> {
     }
     console.log("S3 requests (diagnostic round):\n\n" + markdown(reqRows) + "\n");
   }
+  if (diagnosticError) console.log(`diagnostic round FAILED: ${diagnosticError}\n`);
   for (const p of profiles) {
     console.log(`### CPU profile: tcfs ${p.op} (${fmt(p.run.seconds)} s wall, profiled)\n`);
     console.log(profileTables(p.summary) + "\n");

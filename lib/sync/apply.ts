@@ -207,7 +207,8 @@ function tombstone(ctx: ApplyContext, rel: string, base: SyncedEntry): Pending {
     size: base.size,
     ...(old?.manifestId ? { manifestId: old.manifestId, manifest: old.manifest } : {}),
   };
-  return { version, then: () => null };
+  // Supersedes only the version this device had: others kept beside it stay alive.
+  return { version, base: base.vv, then: () => null };
 }
 
 async function upload(
@@ -241,7 +242,7 @@ async function upload(
     const same = (v?: { manifestId?: string; mode: number; kind: string }) =>
       v?.kind === "file" && v.manifestId === stored.manifestId && v.mode === loc.mode;
     // Unchanged content (only the inode or ctime moved), or both sides made the same edit.
-    if (action.base && same(action.base) && !action.concurrent) {
+    if (action.base && same(action.base) && (action.onlyLocal || !action.concurrent)) {
       result.state.push([action.rel, {
         ...action.base,
         mtime: loc.mtime,
@@ -257,8 +258,11 @@ async function upload(
     }
   }
   if (action.concurrent) {
-    // Two different edits: keep ours here, theirs beside it, and publish ours as concurrent.
-    const others = ctx.ns.heads(remote).filter((h) => !h.deleted);
+    // Ours supersedes only our base. Versions from elsewhere that are not already beside it
+    // land as conflict copies, and ours is published as concurrent with them.
+    const others = ctx.ns.heads(remote).filter((h) =>
+      !h.deleted && h.manifestId !== action.base?.manifestId
+    );
     await conflictCopies(ctx, action.rel, others, result);
     pending.push({
       version,

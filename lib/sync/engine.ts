@@ -153,7 +153,10 @@ export async function syncRoot(repo: Repository, opts: SyncOptions): Promise<Syn
       remote.get(rel)?.winner?.kind === "dir" || local.get(rel)?.kind === "dir",
     );
 
-  const actions = planSync({ bases, local, remote, frozen, stubs: opts.stubs });
+  const copied = new Set(
+    conflicts.flatMap((c) => c.copies.map((x) => `${x.device}:${x.manifestId}`)),
+  );
+  const actions = planSync({ bases, local, remote, frozen, stubs: opts.stubs, copied });
   guardMassDelete(actions, bases, opts);
 
   const progress = new ProgressTracker(opts.onProgress);

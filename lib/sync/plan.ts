@@ -26,7 +26,16 @@ import type { LocalEntry } from "./scan.ts";
 
 /** One thing a sync round does. */
 export type Action =
-  | { op: "upload"; rel: string; local: LocalEntry; base?: SyncedEntry; concurrent?: boolean }
+  | {
+    op: "upload";
+    rel: string;
+    local: LocalEntry;
+    base?: SyncedEntry;
+    /** Supersede only `base`: versions from elsewhere stay concurrent (copies beside it). */
+    concurrent?: boolean;
+    /** The remote side did not change: content equal to the base is just re-recorded. */
+    onlyLocal?: boolean;
+  }
   | { op: "rename"; from: string; rel: string; local: LocalEntry; base: SyncedEntry }
   | { op: "tombstone"; rel: string; base: SyncedEntry }
   | { op: "download"; rel: string; version: PathVersion; stub: boolean; base?: SyncedEntry }
@@ -54,6 +63,11 @@ export interface PlanInput {
   frozen: (rel: string) => boolean;
   /** Bring new remote files down as stubs. */
   stubs: boolean;
+  /**
+   * Versions already materialised here as conflict copies, as `device:manifestId`: while a
+   * conflict stands they are known, not news.
+   */
+  copied?: Set<string>;
 }
 
 /** Whether the local entry may differ from the base (a re-hash settles "maybe"). */
@@ -65,10 +79,17 @@ export function localDiffers(base: SyncedEntry, loc: LocalEntry): boolean {
     base.ctime !== loc.ctime;
 }
 
-function remoteDiffers(base: SyncedEntry | undefined, r: RemoteState | undefined): boolean {
+function remoteDiffers(
+  base: SyncedEntry | undefined,
+  r: RemoteState | undefined,
+  copied: Set<string>,
+): boolean {
   const heads = r?.heads ?? [];
   if (!base) return r?.winner !== undefined;
-  return !(heads.length === 1 && compareVectors(heads[0].vv, base.vv) === "equal");
+  const known = (h: PathVersion) =>
+    compareVectors(h.vv, base.vv) === "equal" || copied.has(`${h.device}:${h.manifestId}`);
+  return heads.length === 0 || !heads.some((h) => compareVectors(h.vv, base.vv) === "equal") ||
+    !heads.every(known);
 }
 
 /** Decide what to do for every path; parents come before their children. */
@@ -87,12 +108,15 @@ export function planSync(input: PlanInput): Action[] {
     const loc = input.local.get(rel);
     const r = input.remote.get(rel);
     const lc = base ? (!loc || localDiffers(base, loc)) : loc !== undefined;
-    const rc = remoteDiffers(base, r);
+    const rc = remoteDiffers(base, r, input.copied ?? new Set());
     const winner = r?.winner;
     if (!lc && !rc) continue;
     if (lc && !rc) {
-      if (loc) actions.push({ op: "upload", rel, local: loc, base });
-      else if (base) actions.push({ op: "tombstone", rel, base });
+      // Only our own version changed: the new one supersedes exactly it, so versions kept
+      // beside it as conflict copies stay alive elsewhere.
+      if (loc) {
+        actions.push({ op: "upload", rel, local: loc, base, concurrent: !!base, onlyLocal: true });
+      } else if (base) actions.push({ op: "tombstone", rel, base });
       continue;
     }
     if (!lc && rc) {
@@ -105,7 +129,11 @@ export function planSync(input: PlanInput): Action[] {
     if (!loc && !winner) {
       if (base) actions.push({ op: "forget", rel });
     } else if (!loc) {
-      pushRemote(actions, stubbed, input, rel, r!, base); // the remote edit beats the local delete
+      if (base && winner && compareVectors(winner.vv, base.vv) === "equal") {
+        // What is shown is still our version (the news is elsewhere, e.g. another head
+        // deleted): our deletion stands and supersedes only that version.
+        actions.push({ op: "tombstone", rel, base });
+      } else pushRemote(actions, stubbed, input, rel, r!, base); // a remote edit beats the delete
     } else if (!winner) {
       actions.push({ op: "upload", rel, local: loc, base }); // the local edit beats the delete
     } else if (loc.kind === "dir" && winner.kind === "dir") {

@@ -10,24 +10,20 @@
  * @module
  */
 
-import { chunkStream } from "../chunking/mod.ts";
 import { TcfsError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   type ChunkLocation,
-  type ChunkRef,
   ChunkWriter,
   joinRemote,
-  type Manifest,
   type Namespace,
   type NewVersion,
   normalizeRemotePath,
   type Repository,
-  toInline,
 } from "../repo/mod.ts";
-import { toHex } from "../hash/mod.ts";
 import { mapLimit } from "../storage/mod.ts";
 import { UploadJournal } from "./journal.ts";
+import { storeFile } from "./upload.ts";
 import { type ProgressListener, ProgressTracker } from "./progress.ts";
 import { type LocalEntry, walkLocal } from "./walk.ts";
 
@@ -253,19 +249,6 @@ async function otherVersion(e: LocalEntry, ns: Namespace): Promise<NewVersion | 
   };
 }
 
-/** Bytes per read: large reads cost less per byte than the 64 KiB pieces of `file.readable`. */
-const READ_PIECE = 1024 * 1024;
-
-/** The content of `file`, each piece in memory of its own (chunks may be views of it). */
-async function* readPieces(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
-  for (;;) {
-    const piece = new Uint8Array(READ_PIECE);
-    const n = await file.read(piece);
-    if (n === null) return;
-    yield n === piece.length ? piece : piece.subarray(0, n);
-  }
-}
-
 /** Read, chunk and store one file; returns its new version. */
 async function fileVersion(
   repo: Repository,
@@ -273,52 +256,16 @@ async function fileVersion(
   e: LocalEntry,
   progress: ProgressTracker,
 ): Promise<NewVersion> {
-  progress.update({ current: e.local });
-  const hasher = repo.codec.fileHasher();
-  const chunks: ChunkRef[] = [];
-  let size = 0;
-  let inline: string | undefined;
-  const file = await Deno.open(e.local, { read: true });
-  try {
-    if (e.info.size <= repo.config.inlineMax) {
-      const bytes = new Uint8Array(await new Response(file.readable).arrayBuffer());
-      hasher.update(bytes);
-      size = bytes.length;
-      inline = toInline(bytes);
-    } else {
-      // The writer encodes earlier chunks on its workers while this loop reads,
-      // cuts and hashes the next ones; it waits here when it holds enough.
-      const refs: Promise<ChunkRef>[] = [];
-      for await (const chunk of chunkStream(readPieces(file), repo.config.chunker)) {
-        const length = chunk.length;
-        hasher.update(chunk); // before the writer takes the chunk's memory
-        refs.push((await writer.enqueue(chunk, size, { transfer: true })).ref);
-        size += length;
-        progress.addBytes(length);
-      }
-      chunks.push(...await Promise.all(refs));
-    }
-  } finally {
-    try {
-      file.close();
-    } catch { /* the stream closed it */ }
-  }
-  const after = await Deno.lstat(e.local);
-  if (after.size !== size || after.mtime?.getTime() !== e.info.mtime?.getTime()) {
-    throw new TcfsError(`${e.local} changed while it was being read; push it again`);
-  }
-  const manifest: Manifest = inline === undefined
-    ? { v: 1, size, oid: toHex(hasher.digest()), chunks }
-    : { v: 1, size, oid: toHex(hasher.digest()), chunks: [], inline };
-  const { id, manifest: stored } = await repo.prepareManifest(manifest);
+  const mtime = e.info.mtime?.getTime() ?? 0;
+  const stored = await storeFile(repo, writer, e.local, { size: e.info.size, mtime }, progress);
   return {
     path: e.remote,
     deleted: false,
     kind: "file",
     mode: e.info.mode! & 0o7777,
-    mtime: e.info.mtime?.getTime() ?? 0,
-    size,
-    manifestId: id,
-    manifest: stored,
+    mtime,
+    size: stored.size,
+    manifestId: stored.manifestId,
+    manifest: stored.manifest,
   };
 }

@@ -19,6 +19,19 @@ import {
 } from "../repo/mod.ts";
 import type { ProgressTracker } from "./progress.ts";
 
+/** Bytes per read: large reads cost less per byte than the 64 KiB pieces of `file.readable`. */
+const READ_PIECE = 1024 * 1024;
+
+/** The content of `file`, each piece in memory of its own (chunks may be views of it). */
+async function* readPieces(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const piece = new Uint8Array(READ_PIECE);
+    const n = await file.read(piece);
+    if (n === null) return;
+    yield n === piece.length ? piece : piece.subarray(0, n);
+  }
+}
+
 /** A stored file's content. */
 export interface StoredFile {
   /** Manifest id. */
@@ -57,12 +70,17 @@ export async function storeFile(
       size = bytes.length;
       inline = toInline(bytes);
     } else {
-      for await (const chunk of chunkStream(file.readable, repo.config.chunker)) {
-        hasher.update(chunk);
-        chunks.push(await writer.add(chunk, size));
-        size += chunk.length;
-        progress?.addBytes(chunk.length);
+      // The writer encodes earlier chunks on its workers while this loop reads,
+      // cuts and hashes the next ones; it waits here when it holds enough.
+      const refs: Promise<ChunkRef>[] = [];
+      for await (const chunk of chunkStream(readPieces(file), repo.config.chunker)) {
+        const length = chunk.length;
+        hasher.update(chunk); // before the writer takes the chunk's memory
+        refs.push((await writer.enqueue(chunk, size, { transfer: true })).ref);
+        size += length;
+        progress?.addBytes(length);
       }
+      chunks.push(...await Promise.all(refs));
     }
   } finally {
     try {
@@ -71,7 +89,7 @@ export async function storeFile(
   }
   const after = await Deno.lstat(path);
   if (after.size !== size || after.mtime?.getTime() !== expected.mtime || size !== expected.size) {
-    throw new TcfsError(`${path} changed while it was being read; it will be stored next time`);
+    throw new TcfsError(`${path} changed while it was being read; it was not stored (run again)`);
   }
   const oid = toHex(hasher.digest());
   const manifest: Manifest = inline === undefined

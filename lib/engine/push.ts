@@ -97,7 +97,10 @@ export async function push(repo: Repository, opts: PushOptions): Promise<PushSum
   }, true);
 
   const journal = opts.journalPath ? new UploadJournal(opts.journalPath) : null;
-  const known = await knownChunks(repo, ns, journal);
+  // Chunks the repository holds: referenced by live versions, or journaled by an earlier,
+  // interrupted push.
+  const known = journal ? await journal.load() : new Map<string, ChunkLocation>();
+  ns.addReferencedChunks(known);
   let journalWrites = Promise.resolve();
   const writer = new ChunkWriter(repo.store, repo.codec, {
     known,
@@ -210,22 +213,6 @@ function basenameOf(path: string): string {
     return basenameOf(Deno.realPathSync(abs));
   }
   return name;
-}
-
-/** Every chunk the repository is known to hold: referenced by live versions, or journaled. */
-async function knownChunks(
-  repo: Repository,
-  ns: Namespace,
-  journal: UploadJournal | null,
-): Promise<Map<string, ChunkLocation>> {
-  const known = journal ? await journal.load() : new Map<string, ChunkLocation>();
-  for (const entry of ns.walk("/")) {
-    const v = entry.version;
-    if (v?.kind !== "file" || !v.manifest || "ref" in v.manifest) continue;
-    for (const c of v.manifest.chunks) known.set(c.id, c.pack ?? null);
-  }
-  void repo;
-  return known;
 }
 
 async function otherVersion(e: LocalEntry, ns: Namespace): Promise<NewVersion | null> {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ChunkRef } from "./manifest.ts";
 import type { CommitRecord, PathVersion } from "./record.ts";
 import { baseName, joinRemote, parentOf } from "./paths.ts";
 import { compareVectors, mergeVectors, type VersionVector } from "./version_vector.ts";
@@ -160,6 +161,18 @@ export class Namespace {
       else if (this.#hasLiveChild(path)) out.push({ name, path, kind: "dir" });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Record in `known` every chunk that live file versions reference, with
+   * where it is stored (`null`: an object of its own), so uploads can skip
+   * chunks the repository already holds. Manifests stored apart are not read.
+   */
+  addReferencedChunks(known: Map<string, ChunkRef["pack"] | null>): void {
+    for (const e of this.walk("/")) {
+      const m = e.version?.manifest;
+      if (m && !("ref" in m)) { for (const c of m.chunks) known.set(c.id, c.pack ?? null); }
+    }
   }
 
   /** Every live entry under `dir` (depth first, parents before children). */

@@ -161,7 +161,7 @@ export async function syncRoot(repo: Repository, opts: SyncOptions): Promise<Syn
 
   const progress = new ProgressTracker(opts.onProgress);
   const writer = new ChunkWriter(repo.store, repo.codec, {
-    known: knownChunks(ns),
+    known: referencedChunks(ns),
     concurrency: opts.concurrency,
     packThreshold: repo.config.packThreshold,
     packTarget: repo.config.packTarget,
@@ -232,11 +232,8 @@ function guardMassDelete(
   }
 }
 
-function knownChunks(ns: Namespace): Map<string, ChunkLocation> {
+function referencedChunks(ns: Namespace): Map<string, ChunkLocation> {
   const known = new Map<string, ChunkLocation>();
-  for (const e of ns.walk("/")) {
-    const m = e.version?.manifest;
-    if (m && !("ref" in m)) { for (const c of m.chunks) known.set(c.id, c.pack ?? null); }
-  }
+  ns.addReferencedChunks(known);
   return known;
 }

@@ -44,9 +44,10 @@ export async function rootStatus(
   const key = rootKey(root);
   const bases = new Map<string, SyncedEntry>();
   for await (const [rel, e] of state.listEntries(key)) bases.set(rel, e);
-  const conflicts = new Set((await state.listConflicts(key)).map((c) => c.path));
+  const conflictList = await state.listConflicts(key);
+  const conflicts = new Set(conflictList.map((c) => c.path));
   const copies = new Set(
-    (await state.listConflicts(key)).flatMap((c) => c.copies.map((x) => x.path)),
+    conflictList.flatMap((c) => c.copies.map((x) => x.path)),
   );
   const stubDirs = new Set(
     [...bases].filter(([, e]) => e.kind === "dir" && e.hydration === "stub").map(([r]) => r),

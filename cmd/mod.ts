@@ -24,6 +24,7 @@ import { unmountCommand } from "./unmount.ts";
 import { daemonCommand } from "./daemon.ts";
 import { eventsCommand } from "./events.ts";
 import { workerCommand } from "./worker.ts";
+import { coordinatorCommand } from "./coordinator.ts";
 import { configCommand } from "./config.ts";
 import { credentialsCommand } from "./credentials.ts";
 import { sopsCommand } from "./sops.ts";
@@ -51,6 +52,7 @@ export const COMMANDS: readonly Command[] = [
   daemonCommand,
   eventsCommand,
   workerCommand,
+  coordinatorCommand,
   deviceCommand,
   credentialsCommand,
   sopsCommand,

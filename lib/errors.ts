@@ -51,3 +51,19 @@ export class NotImplementedError extends TcfsError {
     super(`${what} is not implemented yet`);
   }
 }
+
+/**
+ * A write carried a fencing token lower than one already seen: its writer was
+ * a leader once but has been deposed, so the write is refused.
+ */
+export class FencedOutError extends TcfsError {}
+
+/** Leader election could not read or write its lease (an API or broker failure). */
+export class LeaseError extends TcfsError {}
+
+/**
+ * A maintenance run (garbage collection, compaction) stopped before deleting
+ * anything because it could not learn enough to be safe, e.g. an unreadable
+ * manifest or commit record.
+ */
+export class MaintenanceAbortedError extends TcfsError {}

@@ -11,12 +11,17 @@ import { readIdentityFile } from "../crypto/mod.ts";
 import { TcfsError } from "../errors.ts";
 import { toHex } from "../hash/mod.ts";
 import { Repository, type Unlock } from "../repo/mod.ts";
-import { type ObjectStore, openStore } from "../storage/mod.ts";
+import { type ObjectStore, openStore, type S3Options } from "../storage/mod.ts";
 
 /** Open the object store that `repository.url` names, with the configured S3 settings. */
 export async function openConfiguredStore(config: Config): Promise<ObjectStore> {
+  return await openStore(config.repository.url, configuredS3Options(config));
+}
+
+/** The configured S3 settings, for the repository or another bucket on the same service. */
+export function configuredS3Options(config: Config): S3Options {
   const s3 = config.s3;
-  return await openStore(config.repository.url, {
+  return {
     endpoint: s3.endpoint || undefined,
     region: s3.region,
     forcePathStyle: s3.path_style,
@@ -24,7 +29,7 @@ export async function openConfiguredStore(config: Config): Promise<ObjectStore> 
     secretAccessKey: s3.secret_access_key || undefined,
     sessionToken: s3.session_token || undefined,
     maxAttempts: config.transfer.retries,
-  });
+  };
 }
 
 /** This device's age identities from `device.identity_file` (none if the file is absent). */

@@ -98,6 +98,20 @@ export const SCHEMA = {
       doc: "Directory of the local state database (Deno KV) and caches.",
     }),
   },
+  cache: {
+    dir: str({
+      default: "",
+      docDefault: "<state.dir>/cache",
+      doc: "Directory of the chunk cache (decrypted chunks read through the mount), one " +
+        "subdirectory per repository. Empty: `cache` beside the state database.",
+    }),
+    max_bytes: int({
+      default: 10 * 1024 ** 3,
+      min: 64 * 1024 ** 2,
+      doc: "Quota of the chunk cache in bytes, per repository; least recently used chunks " +
+        "are evicted beyond it, never those of pinned or open files.",
+    }),
+  },
   transfer: {
     concurrency: int({
       default: 8,
@@ -146,6 +160,73 @@ export const SCHEMA = {
       default: "",
       doc: "NATS server URL for task queues and state events. Empty: in-process queue only.",
     }),
+    replicas: int({
+      default: 1,
+      min: 1,
+      max: 5,
+      doc: "Replicas of each JetStream stream tcfs creates (1 on a single server, 3 in a " +
+        "cluster). See docs/QUEUE.md.",
+    }),
+    hydration_max_age_hours: int({
+      default: 168,
+      min: 1,
+      max: 87_600,
+      doc: "How long `HYDRATION_EVENTS` keeps hydration events (for metrics and prefetch).",
+    }),
+    state_max_age_hours: int({
+      default: 24,
+      min: 1,
+      max: 87_600,
+      doc: "How long the `STATE` stream keeps state events; devices offline longer catch up " +
+        "from the commit records instead.",
+    }),
+    dead_letter_max_age_days: int({
+      default: 30,
+      min: 1,
+      max: 3650,
+      doc: "How long failed tasks stay in `SYNC_TASKS_DLQ` for inspection.",
+    }),
+  },
+  worker: {
+    concurrency: int({
+      default: 2,
+      min: 1,
+      max: 256,
+      doc: "Tasks one `tcfs worker` process runs at once (each also uses transfer.concurrency " +
+        "requests).",
+    }),
+    ack_wait_seconds: int({
+      default: 60,
+      min: 5,
+      max: 3600,
+      doc: "How long a task may go without a progress heartbeat before NATS hands it to " +
+        "another worker (a crashed worker's tasks come back after this long).",
+    }),
+    max_attempts: int({
+      default: 5,
+      min: 1,
+      max: 100,
+      doc: "Attempts per task; after the last failed one it goes to `SYNC_TASKS_DLQ` with " +
+        "its error.",
+    }),
+    retry_delay_seconds: int({
+      default: 5,
+      min: 0,
+      max: 3600,
+      doc: "Delay before a failed task is retried; it doubles with each attempt, up to 15 " +
+        "minutes.",
+    }),
+    ingest_batch: int({
+      default: 500,
+      min: 1,
+      max: 10_000,
+      doc: "Objects per ingest task when `tcfs worker ingest` fans out a bucket prefix.",
+    }),
+    metrics_listen: str({
+      default: "127.0.0.1:9465",
+      doc: "Address of a worker's `/metrics`, `/healthz` and `/readyz` endpoints (e.g. " +
+        "`0.0.0.0:9465` in a pod). Empty disables.",
+    }),
   },
   sync: {
     roots: list({
@@ -181,6 +262,75 @@ export const SCHEMA = {
       min: 1,
       max: 86400,
       doc: "With `tcfs sync --watch`, how often the repository is checked for remote changes.",
+    }),
+  },
+  mount: {
+    names: oneOf(["stubs", "real"] as const, {
+      default: "stubs",
+      doc: "How `tcfs mount` names files that are not local: `stubs` lists them as `NAME.tc` " +
+        "(directories not yet listed as `NAME.tcf`); `real` shows real names and sizes.",
+    }),
+    attr_ttl_ms: int({
+      default: 1000,
+      min: 0,
+      max: 3_600_000,
+      doc: "How long the kernel may cache names and attributes of the mount before asking again " +
+        "(remote changes are pushed to it sooner through invalidation).",
+    }),
+    negative_ttl_ms: int({
+      default: 1000,
+      min: 0,
+      max: 3_600_000,
+      doc: "How long the kernel may remember that a name does not exist in the mount (git " +
+        "looks up thousands of missing files). 0 disables the negative cache.",
+    }),
+    commit_delay_ms: int({
+      default: 1500,
+      min: 0,
+      max: 600_000,
+      doc: "Written files are committed to the repository this long after their last close or " +
+        "fsync (they are journaled locally at once, so nothing is lost meanwhile).",
+    }),
+  },
+  coordinator: {
+    lease: oneOf(["nats", "kubernetes"] as const, {
+      default: "nats",
+      doc: "Where the leader lease lives: a NATS KV bucket, or a Kubernetes " +
+        "`coordination.k8s.io/v1` Lease (in a pod). See docs/COORDINATOR.md.",
+    }),
+    lease_name: str({
+      default: "tcfs-coordinator",
+      doc: "Name of the lease (and of its fence); coordinators of one repository share it.",
+    }),
+    lease_seconds: int({
+      default: 15,
+      min: 1,
+      max: 3600,
+      doc: "How long a renewal holds the lease; a dead leader is replaced after about this " +
+        "long. The leader renews every quarter of it and steps down after two thirds unrenewed.",
+    }),
+    kubernetes_namespace: str({
+      default: "",
+      doc: "Namespace of the Kubernetes Lease. Empty: the pod's own namespace.",
+    }),
+    compact_seconds: int({
+      default: 3600,
+      min: 0,
+      max: 31_536_000,
+      doc: "How often the leader schedules a `compact` task (commit records into snapshots " +
+        "and listings). 0 never.",
+    }),
+    gc_seconds: int({
+      default: 86_400,
+      min: 0,
+      max: 31_536_000,
+      doc: "How often the leader schedules a `gc` task (unreferenced chunks). 0 never.",
+    }),
+    scrub_seconds: int({
+      default: 604_800,
+      min: 0,
+      max: 31_536_000,
+      doc: "How often the leader schedules a `scrub` task (verify stored chunks). 0 never.",
     }),
   },
 } as const;

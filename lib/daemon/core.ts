@@ -65,6 +65,14 @@ export interface DaemonStatus {
   pid: number;
 }
 
+/** The daemon's mounts as the request handling sees them (lib/daemon/mounts.ts). */
+export interface MountRouter {
+  /** Mountpoints now. */
+  dirs(): string[];
+  /** Run a stub operation on `path` if it lies inside a mount; undefined when it does not. */
+  stub(op: StubOp, path: string): Promise<PathResult | undefined>;
+}
+
 /** The daemon's implementation of the operations. */
 export class DaemonCore implements Executor {
   /** Requests come through the daemon. */
@@ -78,6 +86,8 @@ export class DaemonCore implements Executor {
   #running = 0;
   /** Set by the credential loader. */
   credentialStep = "config";
+  /** The daemon's mounts: paths inside them go to the mount's file system. */
+  mounts?: MountRouter;
 
   readonly #metrics?: TcfsMetrics;
 
@@ -130,7 +140,7 @@ export class DaemonCore implements Executor {
       repository: this.#session.repo.store.url,
       device: this.#session.device,
       roots: this.#roots(),
-      mounts: [],
+      mounts: this.mounts?.dirs() ?? [],
       credential_step: this.credentialStep,
       running_operations: this.#running,
       pid: Deno.pid,
@@ -206,8 +216,13 @@ export class DaemonCore implements Executor {
   /** Hydrate, unsync, pin, unpin. */
   stub(op: StubOp, paths: string[]): Promise<PathResult[]> {
     return this.#track(op, async () => {
-      const confined = await Promise.all(paths.map((p) => this.#confine(p)));
-      const r = await opStub(this.#session, op, confined);
+      // Paths inside a mount are the mount's; the rest are stubs in the sync roots.
+      const viaMount: (PathResult | undefined)[] = [];
+      for (const p of paths) viaMount.push(await this.mounts?.stub(op, p));
+      const rest = paths.filter((_, i) => viaMount[i] === undefined);
+      const confined = await Promise.all(rest.map((p) => this.#confine(p)));
+      const inRoots = confined.length > 0 ? await opStub(this.#session, op, confined) : [];
+      const r = viaMount.map((m) => m ?? inRoots.shift()!);
       if (op === "hydrate") {
         for (const x of r) this.events.emit("hydrated", x.path, `${x.files} files`);
       }
@@ -224,7 +239,9 @@ export class DaemonCore implements Executor {
   resolve(req: { path: string; keep: Keep }): Promise<ResolveResult> {
     return this.#track("resolve", async () => {
       const path = await this.#confine(req.path);
-      return await opResolve(this.#session, { path, keep: req.keep });
+      const result = await opResolve(this.#session, { path, keep: req.keep });
+      this.events.emit("resolved", path, `kept ${req.keep}`);
+      return result;
     }, true);
   }
 

@@ -21,6 +21,8 @@ import {
 import { startRpcServer } from "../rpc/mod.ts";
 import { DaemonCore } from "./core.ts";
 import { DaemonCredentials } from "./credentials.ts";
+import { MountManager } from "./mounts.ts";
+import { hookUpStateEvents } from "./state_events.ts";
 import { sdNotify } from "./systemd.ts";
 
 /** How long a shutdown waits for running operations before checkpointing them. */
@@ -46,6 +48,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const session = await openSession(config, (store) => instrumentStore(store, metrics));
   const core = new DaemonCore(session, log, metrics);
   core.credentialStep = credentials.report.step;
+  // Writes a crashed run's mounts acknowledged are committed now, before any mount.
+  const mounts = new MountManager({ session, events: core.events, log, metrics });
+  mounts.start();
+  core.mounts = mounts;
   credentials.watch(config, session.repo.store, log, (ok, message) => {
     metrics.credentialReloads.inc({ outcome: ok ? "ok" : "error" });
     core.events.emit(ok ? "credentials_reloaded" : "error", "", message);
@@ -83,11 +89,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stagingDir,
     credentialStatus: () => credentials.report,
     shutdown: () => stopping?.(),
+    mounts,
     onRequest: (method, code, seconds) => observeGrpc(metrics, method, code as never, seconds),
   });
   const onSignal = () => stopping?.();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
+
+  // State events on NATS: commits announced at once, other devices' commits synced at once.
+  const stateEvents = hookUpStateEvents(core, session, log, !opts.noSyncLoop);
 
   // Periodic sync of the configured roots; a failed round is logged and retried.
   let loop: ReturnType<typeof setTimeout> | undefined;
@@ -128,6 +138,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), DRAIN_MS)),
   ]);
   if (!drained) log.warn("work still running at shutdown was checkpointed; it resumes next time");
+  await mounts.close();
+  await stateEvents?.close();
   await http?.shutdown();
   await session.close();
   log.info("daemon stopped");

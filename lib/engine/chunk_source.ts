@@ -3,12 +3,13 @@
  * that a pull needs live in the same pack, the pack's covering byte range is
  * fetched once and the blobs are cut out of it. A pack is dropped as soon as
  * every chunk planned from it has been read, so memory holds only the packs
- * in use (the pull orders files by pack to keep that small).
+ * in use (the pull orders files by pack to keep that small). Chunks are
+ * decoded and verified on the codec's worker threads.
  *
  * @module
  */
 
-import type { ChunkRef, Repository } from "../repo/mod.ts";
+import { type ChunkRef, IN_THREAD_BELOW, type Repository } from "../repo/mod.ts";
 
 interface PlannedPack {
   start: number;
@@ -30,7 +31,9 @@ export class ChunkSource {
   /** Announce the chunks that will be read, so that shared packs are fetched once. */
   plan(refs: Iterable<ChunkRef>): void {
     const counts = new Map<string, PlannedPack>();
+    let large = false;
     for (const r of refs) {
+      large ||= r.size >= IN_THREAD_BELOW;
       if (!r.pack) continue;
       const p = counts.get(r.pack.id);
       const end = r.pack.offset + r.pack.length;
@@ -41,6 +44,8 @@ export class ChunkSource {
       } else counts.set(r.pack.id, { start: r.pack.offset, end, remaining: 1 });
     }
     for (const [id, p] of counts) if (p.remaining >= 2) this.#packs.set(id, p);
+    // Chunks this large are decoded on worker threads: start them while the first reads run.
+    if (large) this.#repo.codec.warmDecoder();
   }
 
   /** Read and verify one chunk. */

@@ -58,38 +58,61 @@ export async function storeFile(
   progress?: ProgressTracker,
 ): Promise<StoredFile> {
   progress?.update({ current: path });
-  const hasher = repo.codec.fileHasher();
-  const chunks: ChunkRef[] = [];
-  let size = 0;
-  let inline: string | undefined;
   const file = await Deno.open(path, { read: true });
+  let stored: StoredFile;
   try {
-    if (expected.size <= repo.config.inlineMax) {
-      const bytes = new Uint8Array(await new Response(file.readable).arrayBuffer());
-      hasher.update(bytes);
-      size = bytes.length;
-      inline = toInline(bytes);
-    } else {
-      // The writer encodes earlier chunks on its workers while this loop reads,
-      // cuts and hashes the next ones; it waits here when it holds enough.
-      const refs: Promise<ChunkRef>[] = [];
-      for await (const chunk of chunkStream(readPieces(file), repo.config.chunker)) {
-        const length = chunk.length;
-        hasher.update(chunk); // before the writer takes the chunk's memory
-        refs.push((await writer.enqueue(chunk, size, { transfer: true })).ref);
-        size += length;
-        progress?.addBytes(length);
-      }
-      chunks.push(...await Promise.all(refs));
-    }
+    stored = await storeContent(repo, writer, readPieces(file), expected.size, progress);
   } finally {
     try {
       file.close();
     } catch { /* the stream closed it */ }
   }
   const after = await Deno.lstat(path);
-  if (after.size !== size || after.mtime?.getTime() !== expected.mtime || size !== expected.size) {
+  if (
+    after.size !== stored.size || after.mtime?.getTime() !== expected.mtime ||
+    stored.size !== expected.size
+  ) {
     throw new TcfsError(`${path} changed while it was being read; it was not stored (run again)`);
+  }
+  return stored;
+}
+
+/**
+ * Store content that arrives as `pieces` (a local file, an object of another
+ * bucket) and is expected to be `expectedSize` bytes: small content goes
+ * inline in its manifest, the rest is cut into chunks for the writer. The
+ * caller checks the returned size against what it expected. Chunks are
+ * durable only after the writer's `flush`.
+ */
+export async function storeContent(
+  repo: Repository,
+  writer: ChunkWriter,
+  pieces: AsyncIterable<Uint8Array>,
+  expectedSize: number,
+  progress?: ProgressTracker,
+): Promise<StoredFile> {
+  const hasher = repo.codec.fileHasher();
+  const chunks: ChunkRef[] = [];
+  let size = 0;
+  let inline: string | undefined;
+  if (expectedSize <= repo.config.inlineMax) {
+    const parts: Uint8Array[] = [];
+    for await (const piece of pieces) parts.push(piece), size += piece.length;
+    const bytes = parts.length === 1 ? parts[0] : concat(parts, size);
+    hasher.update(bytes);
+    inline = toInline(bytes);
+  } else {
+    // The writer encodes earlier chunks on its workers while this loop reads,
+    // cuts and hashes the next ones; it waits here when it holds enough.
+    const refs: Promise<ChunkRef>[] = [];
+    for await (const chunk of chunkStream(pieces, repo.config.chunker)) {
+      const length = chunk.length;
+      hasher.update(chunk); // before the writer takes the chunk's memory
+      refs.push((await writer.enqueue(chunk, size, { transfer: true })).ref);
+      size += length;
+      progress?.addBytes(length);
+    }
+    chunks.push(...await Promise.all(refs));
   }
   const oid = toHex(hasher.digest());
   const manifest: Manifest = inline === undefined
@@ -97,4 +120,11 @@ export async function storeFile(
     : { v: 1, size, oid, chunks: [], inline };
   const { id, manifest: stored } = await repo.prepareManifest(manifest);
   return { manifestId: id, manifest: stored, oid, size };
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
 }

@@ -58,8 +58,11 @@ export const ERROR_KINDS = [
 /** One of {@linkcode ERROR_KINDS}. */
 export type ErrorKind = typeof ERROR_KINDS[number];
 
-/** Kinds of queued task a worker or the coordinator runs; add new kinds here. */
-export const TASK_KINDS = ["sync", "push", "pull", "hydrate", "compact", "gc"] as const;
+/**
+ * Kinds of queued task a worker runs (the `SYNC_TASKS` subjects `tasks.<kind>`,
+ * see lib/queue); add new kinds here.
+ */
+export const TASK_KINDS = ["ingest", "compact", "gc", "scrub", "prefetch"] as const;
 /** One of {@linkcode TASK_KINDS}. */
 export type TaskKind = typeof TASK_KINDS[number];
 
@@ -188,6 +191,14 @@ export interface TcfsMetrics {
   readonly taskRedeliveries: Counter<{ kind: TaskKind }>;
   /** `tcfs_dead_letters_total{kind}`: tasks given up on after their last attempt. */
   readonly deadLetters: Counter<{ kind: TaskKind }>;
+  /** `tcfs_chunk_cache_hits_total`: chunk reads answered from the local chunk cache. */
+  readonly chunkCacheHits: Counter;
+  /** `tcfs_chunk_cache_misses_total`: chunks the cache fetched from the repository. */
+  readonly chunkCacheMisses: Counter;
+  /** `tcfs_chunk_cache_evictions_total`: chunks evicted to keep the cache under its quota. */
+  readonly chunkCacheEvictions: Counter;
+  /** `tcfs_chunk_cache_bytes`: bytes of chunk files in the cache. */
+  readonly chunkCacheBytes: Gauge;
   /** `process_start_time_seconds`: Unix time the process started. */
   readonly processStartTime: Gauge;
   /** `process_resident_memory_bytes`: resident set size, read at scrape time. */
@@ -280,6 +291,22 @@ export function createTcfsMetrics(registry: Registry = new Registry()): TcfsMetr
       name: "tcfs_dead_letters_total",
       help: "Queued tasks given up on after their last attempt.",
       labels: { kind: TASK_KINDS },
+    }),
+    chunkCacheHits: registry.counter({
+      name: "tcfs_chunk_cache_hits_total",
+      help: "Chunk reads answered from the local chunk cache (memory or disk).",
+    }),
+    chunkCacheMisses: registry.counter({
+      name: "tcfs_chunk_cache_misses_total",
+      help: "Chunks the chunk cache fetched from the repository.",
+    }),
+    chunkCacheEvictions: registry.counter({
+      name: "tcfs_chunk_cache_evictions_total",
+      help: "Chunks evicted to keep the chunk cache under its quota.",
+    }),
+    chunkCacheBytes: registry.gauge({
+      name: "tcfs_chunk_cache_bytes",
+      help: "Bytes of chunk files in the chunk cache.",
     }),
   };
   const buildInfo = registry.gauge<{ version: string }>({

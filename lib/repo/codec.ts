@@ -12,12 +12,15 @@ import { open, type Opened, seal } from "../crypto/mod.ts";
 import type { RepoKeys } from "../crypto/mod.ts";
 import { IntegrityError, KeyError } from "../errors.ts";
 import { blake3, type Blake3Hasher, createBlake3, toHex } from "../hash/mod.ts";
-import { EncodePool } from "./encode_pool.ts";
+import { EncodePool, IN_THREAD_BELOW } from "./encode_pool.ts";
 import { chunkContext, objectContext } from "./layout.ts";
 import type { RepoConfig } from "./repo_config.ts";
 
 /** Longest metadata object accepted after decompression (guards against bombs). */
 export const MAX_META_BYTES = 512 * 1024 * 1024;
+
+/** Decode workers stop after this long without work. */
+const DECODER_IDLE_MS = 10_000;
 
 /**
  * What hashing and encoding a chunk depends on. Every field survives
@@ -53,11 +56,54 @@ export async function encodeChunkWith(
   });
 }
 
+/**
+ * The plaintext of chunk `id` from its stored form `body` under `coding`,
+ * verified: the envelope opens under the chunk's context, the plaintext has
+ * `size` bytes and hashes to `id`. Fails with an IntegrityError naming the
+ * chunk.
+ */
+export async function decodeChunkWith(
+  coding: ChunkCoding,
+  id: string,
+  body: Uint8Array,
+  size: number,
+): Promise<Uint8Array> {
+  let opened: Opened;
+  try {
+    opened = await open(coding.dataKey, body, chunkContext(id));
+  } catch (err) {
+    throw new IntegrityError(`chunk ${id}: ${(err as Error).message}`, { cause: err });
+  }
+  let plain: Uint8Array;
+  try {
+    plain = opened.compressed ? zstdDecompress(opened.payload, size) : opened.payload;
+  } catch (err) {
+    throw new IntegrityError(`chunk ${id}: does not decompress: ${(err as Error).message}`);
+  }
+  if (plain.length !== size) {
+    throw new IntegrityError(`chunk ${id}: ${plain.length} bytes where ${size} were expected`);
+  }
+  if (chunkIdOf(coding, plain) !== id) {
+    throw new IntegrityError(`chunk ${id}: content does not match its hash (corrupted)`);
+  }
+  return plain;
+}
+
+/** Worker threads for a pool: one per core, none on a single core. */
+export function defaultWorkers(): number {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  return cores > 1 ? cores : 0;
+}
+
 /** Encodes and decodes a repository's objects with its keys and parameters. */
 export class Codec {
   readonly #keys: RepoKeys | null;
   readonly #level: number;
   readonly #coding: ChunkCoding;
+  /** Workers decoding chunks for readers (started on first use, stopped when idle). */
+  #decoder: EncodePool | null = null;
+  #decoding = 0;
+  #decoderIdle: ReturnType<typeof setTimeout> | undefined;
 
   /** `keys` is `null` for an unencrypted repository. */
   constructor(config: RepoConfig, keys: RepoKeys | null) {
@@ -110,28 +156,52 @@ export class Codec {
 
   /**
    * The plaintext of a stored chunk, verified: it must open under its id's
-   * context, have the expected size and hash to its id.
+   * context, have the expected size and hash to its id. Chunks of
+   * {@link IN_THREAD_BELOW} bytes or more are decoded on a pool of worker
+   * threads shared by every caller of this codec, so several chunks decode
+   * at once. `body` is copied to the worker unless `transfer` allows moving
+   * its memory (the caller's array is then empty): pass it only for a body
+   * nothing else holds.
    */
-  async decodeChunk(id: string, body: Uint8Array, size: number): Promise<Uint8Array> {
-    let opened: Opened;
+  async decodeChunk(
+    id: string,
+    body: Uint8Array,
+    size: number,
+    transfer = false,
+  ): Promise<Uint8Array> {
+    if (size < IN_THREAD_BELOW) return await decodeChunkWith(this.#coding, id, body, size);
+    clearTimeout(this.#decoderIdle);
+    const pool = this.#decoder ??= new EncodePool(this.#coding, defaultWorkers());
+    this.#decoding++;
     try {
-      opened = await open(this.#keys?.dataKey ?? null, body, chunkContext(id));
-    } catch (err) {
-      throw new IntegrityError(`chunk ${id}: ${(err as Error).message}`, { cause: err });
+      return await pool.decode(id, body, size, transfer);
+    } finally {
+      if (--this.#decoding === 0) this.#closeDecoderWhenIdle(pool);
     }
-    let plain: Uint8Array;
-    try {
-      plain = opened.compressed ? zstdDecompress(opened.payload, size) : opened.payload;
-    } catch (err) {
-      throw new IntegrityError(`chunk ${id}: does not decompress: ${(err as Error).message}`);
+  }
+
+  /**
+   * Start the decode workers now, so that the first chunks of a read do not
+   * wait for them; they stop again if no chunk comes.
+   */
+  warmDecoder(): void {
+    const pool = this.#decoder ??= new EncodePool(this.#coding, defaultWorkers());
+    pool.start().catch(() => {}); // a pool closed meanwhile: the next decode makes a new one
+    if (this.#decoding === 0) {
+      clearTimeout(this.#decoderIdle);
+      this.#closeDecoderWhenIdle(pool);
     }
-    if (plain.length !== size) {
-      throw new IntegrityError(`chunk ${id}: ${plain.length} bytes where ${size} were expected`);
-    }
-    if (this.chunkId(plain) !== id) {
-      throw new IntegrityError(`chunk ${id}: content does not match its hash (corrupted)`);
-    }
-    return plain;
+  }
+
+  /** Stop the decode workers once nothing asked for them for a while (a daemon lives on). */
+  #closeDecoderWhenIdle(pool: EncodePool): void {
+    const timer = setTimeout(() => {
+      if (this.#decoder !== pool || this.#decoding > 0) return;
+      this.#decoder = null;
+      void pool.close();
+    }, DECODER_IDLE_MS);
+    Deno.unrefTimer(timer);
+    this.#decoderIdle = timer;
   }
 
   /** The stored form of a metadata value at `key`: JSON, zstd, sealed with the meta key. */

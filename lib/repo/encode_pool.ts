@@ -1,7 +1,9 @@
 /**
  * A pool of worker threads that hash and encode chunks, so that a push uses
  * every core: the main thread reads, cuts and hashes the whole file while
- * the workers compute chunk ids, compress and seal.
+ * the workers compute chunk ids, compress and seal. The same workers decode
+ * (open, decompress and verify) chunks for readers:
+ * {@linkcode EncodePool.decode}.
  *
  * Each chunk takes two steps, so that a chunk the repository already holds
  * is never compressed or sealed:
@@ -37,8 +39,8 @@
  */
 
 import { Worker } from "node:worker_threads";
-import { TcfsError } from "../errors.ts";
-import { type ChunkCoding, chunkIdOf, encodeChunkWith } from "./codec.ts";
+import { IntegrityError, TcfsError } from "../errors.ts";
+import { type ChunkCoding, chunkIdOf, decodeChunkWith, encodeChunkWith } from "./codec.ts";
 
 /** Chunks shorter than this are hashed and encoded in the calling thread. */
 export const IN_THREAD_BELOW = 64 * 1024;
@@ -52,7 +54,8 @@ export type ToWorker =
   | { op: "init"; coding: ChunkCoding }
   | { op: "hash"; seq: number; plain: Uint8Array }
   | { op: "encode"; seq: number }
-  | { op: "drop"; seq: number };
+  | { op: "drop"; seq: number }
+  | { op: "decode"; seq: number; id: string; body: Uint8Array; size: number };
 
 /** Messages from a worker. */
 export type FromWorker =
@@ -60,7 +63,8 @@ export type FromWorker =
   | { op: "unavailable"; error: string }
   | { op: "id"; seq: number; id: string }
   | { op: "body"; seq: number; body: Uint8Array }
-  | { op: "failed"; seq: number; error: string };
+  | { op: "plain"; seq: number; plain: Uint8Array }
+  | { op: "failed"; seq: number; error: string; integrity?: boolean };
 
 /** A chunk whose id is known, waiting to be encoded or released. */
 export interface HashedChunk {
@@ -232,6 +236,34 @@ export class EncodePool {
     }
   }
 
+  /**
+   * The verified plaintext of chunk `id` from its stored form, as
+   * `Codec.decodeChunk` gives it: on the least loaded worker, or in this
+   * thread for chunks under {@link IN_THREAD_BELOW} bytes. A chunk that
+   * fails verification rejects with an IntegrityError naming it. With
+   * `transfer`, the memory of `body` may be moved to the worker (see
+   * {@link hash}); otherwise it is copied.
+   */
+  async decode(id: string, body: Uint8Array, size: number, transfer = false): Promise<Uint8Array> {
+    this.#checkOpen();
+    if (size >= IN_THREAD_BELOW && this.#wanted > 0) {
+      await this.start();
+      this.#checkOpen();
+    }
+    const slot = size < IN_THREAD_BELOW ? null : this.#leastLoaded();
+    if (slot === null) return await decodeChunkWith(this.#coding, id, body, size);
+    const owned = movable(body, transfer);
+    slot.held++;
+    try {
+      return await slot.call<Uint8Array>(
+        { op: "decode", seq: ++this.#seq, id, body: owned, size },
+        [owned.buffer],
+      );
+    } finally {
+      slot.held--;
+    }
+  }
+
   /** Forget a hashed chunk without encoding it (it is stored already). */
   release(chunk: HashedChunk): void {
     const held = this.#own(chunk);
@@ -283,7 +315,12 @@ function movable(plain: Uint8Array, transfer: boolean): Uint8Array<ArrayBuffer> 
   // Only a view spanning a whole (unshared) buffer can move without taking its neighbours along.
   const whole = plain.buffer instanceof ArrayBuffer && plain.byteOffset === 0 &&
     plain.byteLength === plain.buffer.byteLength;
-  return transfer && whole ? plain as Uint8Array<ArrayBuffer> : plain.slice();
+  if (transfer && whole) return plain as Uint8Array<ArrayBuffer>;
+  // Not `plain.slice()`: on a Node Buffer (what S3 bodies are) that is a view, not a copy, and
+  // moving its memory would empty the caller's buffer.
+  const copy = new Uint8Array(plain.length);
+  copy.set(plain);
+  return copy;
 }
 
 /** Start one worker and wait for it to be ready; `null` if it cannot start. */
@@ -336,6 +373,15 @@ function startWorker(url: URL, coding: ChunkCoding): Promise<Slot | null> {
 function reply(slot: Slot, msg: FromWorker): void {
   if (msg.op === "ready" || msg.op === "unavailable") return;
   if (msg.op === "failed") {
-    slot.settle(msg.seq, { error: new TcfsError(`encoding a chunk failed: ${msg.error}`) });
-  } else slot.settle(msg.seq, { value: msg.op === "id" ? msg.id : msg.body });
+    // A chunk that fails verification keeps its message (it names the chunk); anything else
+    // is the worker's fault.
+    const error = msg.integrity
+      ? new IntegrityError(msg.error)
+      : new TcfsError(`coding a chunk failed: ${msg.error}`);
+    slot.settle(msg.seq, { error });
+  } else {
+    slot.settle(msg.seq, {
+      value: msg.op === "id" ? msg.id : msg.op === "plain" ? msg.plain : msg.body,
+    });
+  }
 }

@@ -1,6 +1,7 @@
+import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertRejects, assertThrows } from "../../tests/assert.ts";
 import { deriveRepoKeys, generateMasterKey, inspectEnvelope } from "../crypto/mod.ts";
-import { TcfsError } from "../errors.ts";
+import { IntegrityError, TcfsError } from "../errors.ts";
 import { fromHex } from "../hash/mod.ts";
 import { CountingStore, FileStore } from "../storage/mod.ts";
 import { type ChunkLocation, ChunkWriter } from "./chunk_writer.ts";
@@ -80,6 +81,35 @@ Deno.test("a chunk moves to a worker only when transfer is allowed and it owns i
   const small = sample(1000, 4);
   pool.release(await pool.hash(small, true));
   assertEquals(small.byteLength, 1000);
+});
+
+Deno.test("workers decode and verify chunks as the codec does, and name a corrupt one", async () => {
+  for (const encrypted of [true, false]) {
+    const codec = await codecFor(encrypted);
+    await using pool = codec.encodePool(2);
+    for (const [i, size] of SIZES.entries()) {
+      const plain = sample(size, 30 + i);
+      const id = codec.chunkId(plain);
+      const body = await codec.encodeChunk(id, plain);
+      assertEquals(await pool.decode(id, body, size), plain);
+      assertEquals(await codec.decodeChunk(id, body, size), plain);
+      // Not moved without `transfer`: the caller's body stays readable, also when it is a Node
+      // Buffer (S3 bodies are), whose slice() is a view rather than a copy.
+      assert(body.byteLength > 0);
+      const buffer = Buffer.from(body);
+      assertEquals(await pool.decode(id, buffer, size), plain);
+      assertEquals(buffer.byteLength, body.byteLength);
+
+      const flipped = body.slice();
+      flipped[flipped.length >> 1] ^= 1;
+      const err = await assertRejects(() => pool.decode(id, flipped, size), IntegrityError);
+      assert(err.message.includes(`chunk ${id}`), err.message);
+      await assertRejects(() => pool.decode(id, body, size + 1), IntegrityError, `chunk ${id}`);
+      // Encrypted, the id is part of what the envelope authenticates; plain, the hash differs.
+      const other = codec.chunkId(sample(size, 99));
+      await assertRejects(() => pool.decode(other, body, size), IntegrityError, `chunk ${other}`);
+    }
+  }
 });
 
 Deno.test("a hashed chunk is encoded or released once, and a released one is gone", async () => {

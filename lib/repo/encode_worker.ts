@@ -1,16 +1,18 @@
 /**
  * The worker side of {@link ./encode_pool.ts}: hashes chunks, keeps them
  * until told to encode or drop them, and sends encoded bodies back (moved,
- * not copied). Messages are handled strictly in arrival order, the first
- * being `init`, except that sealing, which WebCrypto runs off this thread,
- * overlaps the next message.
+ * not copied); decodes and verifies stored chunks and sends the plaintext
+ * back (moved). Messages are handled strictly in arrival order, the first
+ * being `init`, except that sealing and opening, which WebCrypto runs off
+ * this thread, overlap the next message.
  *
  * @module
  */
 
 import { parentPort } from "node:worker_threads";
 import { initBlake3 } from "../hash/mod.ts";
-import { type ChunkCoding, chunkIdOf, encodeChunkWith } from "./codec.ts";
+import { IntegrityError } from "../errors.ts";
+import { type ChunkCoding, chunkIdOf, decodeChunkWith, encodeChunkWith } from "./codec.ts";
 import type { FromWorker, ToWorker } from "./encode_pool.ts";
 
 let port: MessagePort | null = null;
@@ -62,7 +64,24 @@ async function handle(msg: ToWorker): Promise<void> {
     case "drop":
       held.delete(msg.seq);
       return;
+    case "decode":
+      decode(msg.seq, msg.id, msg.body, msg.size);
+      return;
   }
+}
+
+// Not awaited by the queue either: while one chunk is being opened, the next one starts.
+function decode(seq: number, id: string, body: Uint8Array, size: number): void {
+  decodeChunkWith(coding!, id, body, size).then(
+    (plain) => {
+      // Only a whole buffer moves; a view (an uncompressed payload) goes as a copy.
+      const whole = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength;
+      const out = whole ? plain : plain.slice();
+      send({ op: "plain", seq, plain: out }, [out.buffer as ArrayBuffer]);
+    },
+    (err) =>
+      send({ op: "failed", seq, error: String(err.message), integrity: err instanceof IntegrityError }),
+  );
 }
 
 // Not awaited by the queue: compression runs now, sealing completes later.

@@ -23,6 +23,12 @@ export const MANIFESTS_PREFIX = "manifests/";
 /** Prefix of the per-device commit logs. */
 export const LOG_PREFIX = "log/";
 
+/** Prefix of namespace snapshots (one folder per snapshot: `head` and `part-<n>` objects). */
+export const SNAPSHOTS_PREFIX = "snapshots/";
+
+/** Prefix of per-directory listings, content-addressed (docs/FORMAT.md, "Listings"). */
+export const LISTINGS_PREFIX = "listings/";
+
 /** Width of the zero-padded sequence number in commit record keys. */
 export const SEQ_DIGITS = 12;
 
@@ -44,6 +50,11 @@ export function packKey(id: string): string {
 /** Key of a stored manifest: `manifests/<first two hex digits>/<id>`. */
 export function manifestKey(id: string): string {
   return `${MANIFESTS_PREFIX}${id.slice(0, 2)}/${id}`;
+}
+
+/** Key of a directory listing: `listings/<first two hex digits>/<listing id>`. */
+export function listingKey(id: string): string {
+  return `${LISTINGS_PREFIX}${id.slice(0, 2)}/${id}`;
 }
 
 /** Prefix of one device's commit log. */

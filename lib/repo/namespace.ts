@@ -40,6 +40,22 @@ function preferred(a: PathVersion, b: PathVersion): PathVersion {
   return a.device > b.device ? a : b;
 }
 
+/**
+ * Whether two versions of a path hold the same thing: both deleted, or the
+ * same kind, mode, size and content (same manifest, or the same whole-file id
+ * when the manifests differ only in where their chunks were packed).
+ */
+function sameContent(a: PathVersion, b: PathVersion): boolean {
+  if (a.kind !== b.kind || a.deleted !== b.deleted) return false;
+  if (a.deleted) return true;
+  if (a.mode !== b.mode || a.size !== b.size || a.target !== b.target) return false;
+  if (a.kind !== "file") return true;
+  if (a.manifestId !== undefined && a.manifestId === b.manifestId) return true;
+  const oidA = a.manifest && !("ref" in a.manifest) ? a.manifest.oid : undefined;
+  const oidB = b.manifest && !("ref" in b.manifest) ? b.manifest.oid : undefined;
+  return oidA !== undefined && oidA === oidB;
+}
+
 /** The merged view of a repository's commit records. */
 export class Namespace {
   readonly #heads = new Map<string, PathVersion[]>();
@@ -117,9 +133,20 @@ export class Namespace {
     return [...this.#cursors.keys()];
   }
 
-  /** All versions of `path` that nothing supersedes (more than one: a conflict). */
+  /**
+   * The versions of `path` that nothing supersedes, most preferred first (more
+   * than one: a conflict). Concurrent versions with the same content (two
+   * devices, or a redelivered task, writing the same bytes) are no conflict:
+   * only the preferred one of them is listed. A new version still supersedes
+   * them all (see {@link Namespace.seen}).
+   */
   heads(path: string): PathVersion[] {
-    return [...(this.#heads.get(path) ?? [])];
+    const out: PathVersion[] = [];
+    const all = [...(this.#heads.get(path) ?? [])];
+    for (const h of all.sort((a, b) => (preferred(a, b) === a ? -1 : 1))) {
+      if (!out.some((kept) => sameContent(kept, h))) out.push(h);
+    }
+    return out;
   }
 
   /** The version of `path` to show, or `undefined` if it does not exist or was deleted. */

@@ -221,3 +221,45 @@ Deno.test("exportState is a snapshot: later records do not change it", () => {
   assertEquals(state.cursors, { [A]: 1 });
   assertEquals(Namespace.fromState(state).cursor(B), 0);
 });
+
+Deno.test("concurrent versions with the same content are one head, not a conflict", () => {
+  const hex = (c: string) => c.repeat(64);
+  const inline = { v: 1 as const, size: 5, oid: hex("1"), chunks: [], inline: btoa("hello") };
+  const packed = (pack: string) => ({
+    v: 1 as const,
+    size: 5,
+    oid: hex("2"),
+    chunks: [{ id: hex("3"), offset: 0, size: 5, pack: { id: hex(pack), offset: 0, length: 40 } }],
+  });
+  const cases: [string, Partial<PathVersion>, Partial<PathVersion>][] = [
+    ["same manifest", { manifestId: hex("a"), manifest: inline }, {
+      manifestId: hex("a"),
+      manifest: inline,
+    }],
+    // Two writers packed the same bytes into packs of their own: manifests differ, oids agree.
+    ["same bytes, other packs", { manifestId: hex("b"), manifest: packed("8") }, {
+      manifestId: hex("c"),
+      manifest: packed("9"),
+    }],
+  ];
+  for (const [name, a, b] of cases) {
+    const r1 = record(A, 1, [version("/f", A, 1, {}, { size: 5, ...a })]);
+    const r2 = record(B, 1, [version("/f", B, 1, {}, { size: 5, ...b })]);
+    for (const order of [[r1, r2], [r2, r1]]) {
+      const ns = new Namespace();
+      for (const r of order) ns.apply(r);
+      assertEquals(ns.heads("/f").length, 1, name);
+      assertEquals(ns.heads("/f")[0], ns.get("/f"), name);
+      // Both are still known: the next write supersedes both.
+      assertEquals(ns.seen("/f"), { [A]: 1, [B]: 1 }, name);
+    }
+  }
+  // Different bytes stay a conflict, even at the same size.
+  const ns = new Namespace();
+  ns.apply(record(A, 1, [version("/g", A, 1, {}, { manifestId: hex("d"), manifest: inline })]));
+  ns.apply(record(B, 1, [version("/g", B, 1, {}, {
+    manifestId: hex("e"),
+    manifest: { ...inline, oid: hex("4"), inline: btoa("world") },
+  })]));
+  assertEquals(ns.heads("/g").length, 2);
+});

@@ -53,6 +53,11 @@ export interface PathVersion {
   seq: number;
   /** When the record was written (ms since the epoch), for display and tie-breaks. */
   time: number;
+  /**
+   * Set on a conflict copy: the path of the file whose concurrent version this
+   * is. The conflict stays open while such a copy is live.
+   */
+  conflictOf?: string;
 }
 
 /** A commit record as decoded. */
@@ -80,6 +85,7 @@ interface WireEntry {
   h?: string;
   f?: WireManifest;
   r?: string;
+  c?: string;
 }
 
 /** Stored JSON of a record. */
@@ -120,6 +126,7 @@ export function recordToWire(r: CommitRecord): WireRecord {
       if (x.manifestId !== undefined) e.h = x.manifestId;
       if (x.manifest && "ref" in x.manifest) e.r = x.manifest.ref;
       else if (x.manifest) e.f = toWire(x.manifest);
+      if (x.conflictOf !== undefined) e.c = x.conflictOf;
       return e;
     }),
   };
@@ -153,6 +160,11 @@ export function recordFromWire(w: WireRecord, where: string): CommitRecord {
       seq: w.seq,
       time: w.t,
     };
+    if (e.c !== undefined) {
+      if (typeof e.c !== "string") throw bad(`${e.p}: bad conflict origin`);
+      checkStoredPath(e.c);
+      v.conflictOf = e.c;
+    }
     if (kind === "symlink" && !v.deleted) {
       if (typeof e.l !== "string" || e.l === "" || e.l.includes("\0")) {
         throw bad(`${e.p}: bad symlink target`);

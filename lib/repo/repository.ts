@@ -44,6 +44,7 @@ import {
   recordToWire,
   type WireRecord,
 } from "./record.ts";
+import { applyNewestSnapshot } from "./snapshot.ts";
 import {
   decodeRepoConfig,
   encodeRepoConfig,
@@ -87,6 +88,7 @@ export class Repository {
   /** Encoder/decoder with its keys. */
   readonly codec: Codec;
   readonly #masterKey: Uint8Array | null;
+  readonly #commitListeners = new Set<(record: CommitRecord) => void>();
 
   private constructor(
     store: ObjectStore,
@@ -176,7 +178,8 @@ export class Repository {
       }
       throw err;
     }
-    return await this.codec.decodeChunk(ref.id, body, ref.size);
+    // The body was fetched for this call alone: its memory may move to a decode worker.
+    return await this.codec.decodeChunk(ref.id, body, ref.size, true);
   }
 
   /** The id of a manifest. */
@@ -212,8 +215,13 @@ export class Repository {
     return m;
   }
 
-  /** Read the commit records not yet applied to `ns` (all of them for a new namespace). */
+  /**
+   * Read the commit records not yet applied to `ns`. A namespace that has
+   * applied nothing yet (the default) starts from the newest snapshot, when
+   * there is one, and reads only the records after the snapshot's cursors.
+   */
   async refresh(ns: Namespace = new Namespace()): Promise<Namespace> {
+    if (ns.devices().length === 0) await applyNewestSnapshot(this.store, this.codec, ns);
     const devices: string[] = [];
     for (const p of (await this.store.listPage(LOG_PREFIX, { delimiter: "/" })).prefixes) {
       devices.push(p.slice(LOG_PREFIX.length, -1));
@@ -226,12 +234,13 @@ export class Repository {
         if (parseRecordKey(o.key)) keys.push(o.key);
       }
     }
-    const records = await mapLimit(keys, RECORD_READ_CONCURRENCY, (k) => this.#readRecord(k));
+    const records = await mapLimit(keys, RECORD_READ_CONCURRENCY, (k) => this.readRecord(k));
     for (const r of records) ns.apply(r);
     return ns;
   }
 
-  async #readRecord(key: string): Promise<CommitRecord> {
+  /** Read and check the commit record stored at `key` (`log/<device>/<seq>`). */
+  async readRecord(key: string): Promise<CommitRecord> {
     const wire = await this.codec.decodeMeta<WireRecord>(key, await this.store.get(key));
     const record = recordFromWire(wire, key);
     const named = parseRecordKey(key)!;
@@ -274,6 +283,7 @@ export class Repository {
       const body = await this.codec.encodeMeta(key, recordToWire(record));
       if (await this.store.putIfAbsent(key, body)) {
         ns.apply(record);
+        for (const listener of this.#commitListeners) listener(record);
         return record;
       }
       if (attempt >= 20) {
@@ -281,6 +291,16 @@ export class Repository {
       }
       seq = (await this.#lastSeq(device)) + 1;
     }
+  }
+
+  /**
+   * Call `listener` with every record committed through this handle, right
+   * after it is stored (so the daemon can announce it), until the returned
+   * function is called. A listener must not throw.
+   */
+  onCommit(listener: (record: CommitRecord) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   async #lastSeq(device: string): Promise<number> {

@@ -8,8 +8,9 @@
 
 import * as grpc from "@grpc/grpc-js";
 import type { DaemonCore } from "../daemon/core.ts";
+import type { MountManager } from "../daemon/mounts.ts";
 import type { Progress } from "../engine/mod.ts";
-import { NotImplementedError, TcfsError } from "../errors.ts";
+import { TcfsError } from "../errors.ts";
 import type { Keep } from "../sync/mod.ts";
 import { toGrpcError } from "./errors.ts";
 import { MAX_MESSAGE_BYTES, tcfsService } from "./proto.ts";
@@ -22,6 +23,8 @@ export interface ServerHooks {
   shutdown(): void;
   /** Where pushed file data is staged. */
   stagingDir: string;
+  /** The daemon's FUSE mounts. */
+  mounts: Pick<MountManager, "mount" | "unmount" | "dirs">;
   /** Called after each request with its duration, for metrics. */
   onRequest?(method: string, code: string, seconds: number): void;
 }
@@ -119,9 +122,12 @@ export async function startRpcServer(
   server.addService(tcfsService().service, {
     Status: unary("Status", () => Promise.resolve(core.status_())),
     CredentialStatus: unary("CredentialStatus", () => Promise.resolve(hooks.credentialStatus())),
-    Mount: unary("Mount", () => Promise.reject(notYet("mount"))),
-    Unmount: unary("Unmount", () => Promise.reject(notYet("unmount"))),
-    ListMounts: unary("ListMounts", () => Promise.resolve({ dirs: [] })),
+    Mount: unary("Mount", async (req) => result(await hooks.mounts.mount(req.dir, req.names))),
+    Unmount: unary(
+      "Unmount",
+      async (req) => result(await hooks.mounts.unmount(req.dir, req.force === true)),
+    ),
+    ListMounts: unary("ListMounts", () => Promise.resolve({ dirs: hooks.mounts.dirs() })),
     Push: (call: grpc.ServerDuplexStream<Msg, Msg>) => pushHandler(core, call, hooks),
     Pull: streaming(
       "Pull",
@@ -185,10 +191,6 @@ export async function startRpcServer(
       await Deno.remove(socket).catch(() => {});
     },
   };
-}
-
-function notYet(what: string): NotImplementedError {
-  return new NotImplementedError(`${what} (the FUSE file system)`);
 }
 
 /** Push: a start message (paths), or file data streamed in pieces of at most 1 MiB. */

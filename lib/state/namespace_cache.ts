@@ -17,7 +17,7 @@
  * The payload is UTF-8 JSON lines: first `{"v":1,"paths":N,"cursors":{..}}`,
  * then arrays of up to 1,000 paths, each path an array of its heads, each
  * head `[path, device, seq, time, kind, deleted, mode, mtime, size, vv]`
- * plus, when present, `{l: target, h: manifest id, f: manifest, r: ref}`
+ * plus, when present, `{l: target, h: manifest id, f: manifest, r: ref, c: conflict of}`
  * (`kind` and the manifest as in commit records, docs/FORMAT.md). Lines keep
  * every string short, however large the namespace.
  *
@@ -52,6 +52,7 @@ interface Extra {
   h?: string;
   f?: WireManifest;
   r?: string;
+  c?: string;
 }
 
 type CachedHead = [
@@ -86,6 +87,7 @@ function toCached(v: PathVersion): CachedHead {
   if (v.manifestId !== undefined) extra.h = v.manifestId;
   if (v.manifest && "ref" in v.manifest) extra.r = v.manifest.ref;
   else if (v.manifest) extra.f = toWire(v.manifest);
+  if (v.conflictOf !== undefined) extra.c = v.conflictOf;
   if (Object.keys(extra).length > 0) head.push(extra);
   return head;
 }
@@ -122,6 +124,7 @@ function fromCached(h: CachedHead): PathVersion {
     if (extra.h !== undefined) v.manifestId = extra.h;
     if (extra.r !== undefined) v.manifest = { ref: extra.r };
     else if (extra.f !== undefined) v.manifest = manifestOf(extra.f);
+    if (extra.c !== undefined) v.conflictOf = extra.c;
   }
   return v;
 }

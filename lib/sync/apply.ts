@@ -12,9 +12,9 @@ import { type ChunkSource, type ProgressTracker, type StoredFile } from "../engi
 import { TcfsError } from "../errors.ts";
 import { DIR_STUB_SUFFIX, FILE_STUB_SUFFIX } from "../format/mod.ts";
 import type { Namespace, NewVersion, PathVersion, Repository, VersionVector } from "../repo/mod.ts";
-import type { ConflictEntry, SyncedEntry } from "../state/mod.ts";
-import type { Action } from "./plan.ts";
-import { conflictCopies, download, expectedOf } from "./materialize.ts";
+import type { SyncedEntry } from "../state/mod.ts";
+import { type Action, sameContent } from "./plan.ts";
+import { download, expectedOf, keepCopies } from "./materialize.ts";
 import { copyVersion, entryFrom } from "./versions.ts";
 import { assertUnchanged, removeLocal } from "./local_fs.ts";
 import { remotePathOf, type SyncRoot } from "./roots.ts";
@@ -46,10 +46,8 @@ export interface ApplyContext {
 export interface ApplyResult {
   /** State entries to write (null: forget). */
   state: [string, SyncedEntry | null][];
-  /** Conflicts found or still open. */
-  conflicts: ConflictEntry[];
-  /** Paths whose conflict is gone. */
-  resolved: string[];
+  /** The versions this round committed (none: nothing was committed). */
+  committed: PathVersion[];
   /** Counters. */
   counts: {
     uploaded: number;
@@ -58,15 +56,18 @@ export interface ApplyResult {
     deletedLocal: number;
     deletedRemote: number;
     renamed: number;
-    conflicts: number;
   };
   /** Per-path failures. */
   errors: { path: string; error: string }[];
 }
 
-interface Pending {
+/** A version to commit at the end of the round, and the state entry it leads to. */
+export interface Pending {
+  /** The version. */
   version: NewVersion;
+  /** Supersede only what this vector has seen (default: every version the namespace knows). */
   base?: VersionVector;
+  /** The state entry for the committed version (null: forget the path). */
   then: (committed: PathVersion) => SyncedEntry | null;
 }
 
@@ -74,17 +75,8 @@ interface Pending {
 export async function applyActions(ctx: ApplyContext, actions: Action[]): Promise<ApplyResult> {
   const result: ApplyResult = {
     state: [],
-    conflicts: [],
-    resolved: [],
-    counts: {
-      uploaded: 0,
-      downloaded: 0,
-      stubs: 0,
-      deletedLocal: 0,
-      deletedRemote: 0,
-      renamed: 0,
-      conflicts: 0,
-    },
+    committed: [],
+    counts: { uploaded: 0, downloaded: 0, stubs: 0, deletedLocal: 0, deletedRemote: 0, renamed: 0 },
     errors: [],
   };
   const pending: Pending[] = [];
@@ -124,6 +116,7 @@ export async function applyActions(ctx: ApplyContext, actions: Action[]): Promis
       ctx.ns,
       pending.map((p) => ({ ...p.version, ...(p.base ? { base: p.base } : {}) })),
     );
+    result.committed = record.versions;
     record.versions.forEach((v, i) =>
       result.state.push([relOf(ctx.root, v.path), pending[i].then(v)])
     );
@@ -159,14 +152,14 @@ async function applyOne(
         // The old version is gone remotely: upload the new name like any new file.
         return await upload(
           ctx,
-          { op: "upload", rel: action.rel, local: action.local },
+          { op: "upload", rel: action.rel, local: action.local, copies: [] },
           path,
           remote,
           pending,
           result,
         );
       }
-      pending.push(tombstone(ctx, action.from, action.base));
+      pending.push(tombstone(ctx, action.from, action.base, action.supersedes));
       const hydration = action.base.hydration;
       pending.push({
         version: {
@@ -181,21 +174,35 @@ async function applyOne(
       return;
     }
     case "tombstone":
-      pending.push(tombstone(ctx, action.rel, action.base));
+      pending.push(tombstone(ctx, action.rel, action.base, action.supersedes));
       result.counts.deletedRemote++;
       return;
     case "forget":
       result.state.push([action.rel, null]);
       return;
-    case "download":
-      return await download(ctx, action, path, result);
-    case "conflict-copies":
-      return await conflictCopies(ctx, action.rel, action.others, result);
+    case "download": {
+      // Copies first: until the winner is committed they are what keeps the other versions.
+      await keepCopies(ctx, action.rel, action.copies, pending, result);
+      const entry = await download(ctx, action, path, result);
+      if (action.copies.length > 0) {
+        // Re-commit the winner so it supersedes the versions now kept as copies.
+        pending.push({
+          version: copyVersion(action.version, remote),
+          then: (v) => ({ ...entry, vv: v.vv }),
+        });
+      } else result.state.push([action.rel, entry]);
+      return;
+    }
   }
 }
 
 /** A tombstone keeping the deleted content (the trash). */
-function tombstone(ctx: ApplyContext, rel: string, base: SyncedEntry): Pending {
+function tombstone(
+  ctx: ApplyContext,
+  rel: string,
+  base: SyncedEntry,
+  supersedes: VersionVector,
+): Pending {
   const remote = remotePathOf(ctx.root, rel);
   const old = ctx.ns.heads(remote).find((h) => h.manifestId === base.manifestId && !h.deleted);
   const version: NewVersion = {
@@ -207,8 +214,8 @@ function tombstone(ctx: ApplyContext, rel: string, base: SyncedEntry): Pending {
     size: base.size,
     ...(old?.manifestId ? { manifestId: old.manifestId, manifest: old.manifest } : {}),
   };
-  // Supersedes only the version this device had: others kept beside it stay alive.
-  return { version, base: base.vv, then: () => null };
+  // Supersedes only what this device deleted: edits made elsewhere stay alive.
+  return { version, base: supersedes, then: () => null };
 }
 
 async function upload(
@@ -238,43 +245,28 @@ async function upload(
       size: stored.size,
     });
     oid = stored.oid;
-    const winner = ctx.ns.get(remote);
-    const same = (v?: { manifestId?: string; mode: number; kind: string }) =>
-      v?.kind === "file" && v.manifestId === stored.manifestId && v.mode === loc.mode;
-    // Unchanged content (only the inode or ctime moved), or both sides made the same edit.
-    if (action.base && same(action.base) && (action.onlyLocal || !action.concurrent)) {
-      result.state.push([action.rel, {
-        ...action.base,
-        mtime: loc.mtime,
-        ino: loc.ino,
-        ctime: loc.ctime,
-        syncedAt: Date.now(),
-      }]);
-      return;
-    }
-    if (action.concurrent && winner && same(winner) && ctx.ns.heads(remote).length === 1) {
-      result.state.push([action.rel, entryFrom(winner, loc, "hydrated", oid)]);
-      return;
-    }
   }
-  if (action.concurrent) {
-    // Ours supersedes only our base. Versions from elsewhere that are not already beside it
-    // land as conflict copies, and ours is published as concurrent with them.
-    const others = ctx.ns.heads(remote).filter((h) =>
-      !h.deleted && h.manifestId !== action.base?.manifestId
-    );
-    await conflictCopies(ctx, action.rel, others, result);
-    pending.push({
-      version,
-      base: action.base?.vv ?? {},
-      then: (v) => entryFrom(v, loc, "hydrated", oid),
-    });
-  } else {
-    pending.push({
-      version,
-      then: (v) =>
-        entryFrom(v, loc, action.base?.hydration === "pinned" ? "pinned" : "hydrated", oid),
-    });
+  const base = action.base;
+  const unchanged = base && sameContent(base, version) && base.mode === loc.mode;
+  const winner = ctx.ns.get(remote);
+  if (unchanged && (action.copies.length > 0 || !winner || !sameContent(winner, base))) {
+    // Only the inode or ctime moved, while there is news remotely: the content is still the
+    // base, so this is no edit. Record the new stat; the next round takes the news.
+    result.state.push([action.rel, { ...base, mtime: loc.mtime, ino: loc.ino, ctime: loc.ctime }]);
+    return;
   }
+  const copies = action.copies.filter((c) => !sameContent(c, version));
+  const hydration = base?.hydration === "pinned" ? "pinned" : "hydrated";
+  if (copies.length === 0 && winner && sameContent(winner, version) && winner.mode === loc.mode) {
+    // Unchanged content, or every other device made the same edit: nothing to commit.
+    result.state.push([action.rel, {
+      ...entryFrom(winner, loc, hydration, oid ?? base?.oid),
+      vv: ctx.ns.seen(remote),
+    }]);
+    return;
+  }
+  // The local version supersedes every version seen; other content is kept beside it.
+  await keepCopies(ctx, action.rel, copies, pending, result);
+  pending.push({ version, then: (v) => entryFrom(v, loc, hydration, oid) });
   result.counts.uploaded++;
 }

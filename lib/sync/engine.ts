@@ -10,11 +10,18 @@
 import { ChunkSource, type ProgressListener, ProgressTracker, storeFile } from "../engine/mod.ts";
 import { TcfsError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
-import { type ChunkLocation, ChunkWriter, type Namespace, type Repository } from "../repo/mod.ts";
+import {
+  type ChunkLocation,
+  ChunkWriter,
+  type Namespace,
+  type PathVersion,
+  type Repository,
+} from "../repo/mod.ts";
 import { DIR_STUB_SUFFIX, FILE_STUB_SUFFIX } from "../format/mod.ts";
 import type { NamespaceCache, StateStore, SyncedEntry } from "../state/mod.ts";
 import { applyActions } from "./apply.ts";
-import { removeLocal, statLocal, TEMP_PREFIX } from "./local_fs.ts";
+import { recordConflicts } from "./conflicts.ts";
+import { TEMP_PREFIX } from "./local_fs.ts";
 import { type Action, planSync, type RemoteState } from "./plan.ts";
 import { remotePathOf, rootKey, type SyncRoot } from "./roots.ts";
 import { scanRoot } from "./scan.ts";
@@ -104,7 +111,7 @@ export async function syncRoot(repo: Repository, opts: SyncOptions): Promise<Syn
   );
   const scan = await scanRoot(root.local, { ignore: opts.ignore, skipDirs: stubDirs });
 
-  // Stub files, conflict copies and our temp files are not user content.
+  // Stub files and our temp files are not user content.
   const local = new Map(scan.entries);
   for (const [rel, e] of bases) {
     if (e.hydration !== "stub") continue;
@@ -124,7 +131,6 @@ export async function syncRoot(repo: Repository, opts: SyncOptions): Promise<Syn
       });
     }
   }
-  for (const c of conflicts) for (const copy of c.copies) local.delete(copy.path);
   for (const rel of [...local.keys()]) {
     if (rel.slice(rel.lastIndexOf("/") + 1).startsWith(TEMP_PREFIX)) local.delete(rel);
   }
@@ -136,9 +142,13 @@ export async function syncRoot(repo: Repository, opts: SyncOptions): Promise<Syn
   };
   for (const rel of bases.keys()) remoteOf(rel);
   const prefix = root.remote === "/" ? 1 : root.remote.length + 1;
+  const relOf = (path: string) => path.slice(prefix);
+  // Live conflict copies by remote path: what keeps a conflict open.
+  const copies = new Map<string, PathVersion>();
   if (ns.isDir(root.remote)) {
     for (const e of ns.walk(root.remote)) {
-      const rel = e.path.slice(prefix);
+      if (e.version?.conflictOf) copies.set(e.path, e.version);
+      const rel = relOf(e.path);
       if (!remote.has(rel)) remoteOf(rel);
     }
   }
@@ -153,10 +163,7 @@ export async function syncRoot(repo: Repository, opts: SyncOptions): Promise<Syn
       remote.get(rel)?.winner?.kind === "dir" || local.get(rel)?.kind === "dir",
     );
 
-  const copied = new Set(
-    conflicts.flatMap((c) => c.copies.map((x) => `${x.device}:${x.manifestId}`)),
-  );
-  const actions = planSync({ bases, local, remote, frozen, stubs: opts.stubs, copied });
+  const actions = planSync({ bases, local, remote, frozen, stubs: opts.stubs });
   guardMassDelete(actions, bases, opts);
 
   const progress = new ProgressTracker(opts.onProgress);
@@ -179,25 +186,14 @@ export async function syncRoot(repo: Repository, opts: SyncOptions): Promise<Syn
   }, actions);
   await writer.flush();
   await state.writeEntries(key, result.state);
-  const open = new Set(result.conflicts.map((c) => c.path));
-  for (const c of result.conflicts) await state.putConflict({ ...c, root: key });
-  for (const c of conflicts) {
-    const heads = ns.heads(remotePathOf(root, c.path)).filter((h) => !h.deleted);
-    if (open.has(c.path) || heads.length > 1) continue;
-    // Settled elsewhere: remove the copies we made, unless the user changed one (then it stays
-    // and is synced as a file of its own) or it became a real file in the repository (keep both).
-    for (const copy of c.copies) {
-      const path = `${root.local}/${copy.path}`;
-      const now = await statLocal(path);
-      if (!now || ns.get(remotePathOf(root, copy.path))) continue;
-      if (now.kind === "file" && now.size === copy.size && now.mtime === copy.mtime) {
-        await removeLocal(path);
-      }
-    }
-    await state.deleteConflict(key, c.path);
+  for (const v of result.committed) {
+    const now = ns.get(v.path);
+    if (now?.conflictOf) copies.set(v.path, now);
+    else copies.delete(v.path);
   }
+  await recordConflicts(state, key, copies.values(), conflicts, relOf);
   const c = result.counts;
-  if (opts.nsCache && c.uploaded + c.deletedRemote + c.renamed > 0) await opts.nsCache.save(ns);
+  if (opts.nsCache && result.committed.length > 0) await opts.nsCache.save(ns);
   return {
     uploaded: c.uploaded,
     downloaded: c.downloaded,

@@ -2,7 +2,7 @@
  * Bringing remote versions to the local disk during a sync round: files
  * (verified, via a temp name and a rename that refuses to replace a file
  * changed since the scan), stubs, directories, symlinks, and conflict
- * copies of concurrent versions.
+ * copies of concurrent versions (committed as files of their own).
  *
  * @module
  */
@@ -10,14 +10,15 @@
 import { downloadFile } from "../engine/mod.ts";
 import { FILE_STUB_SUFFIX } from "../format/mod.ts";
 import type { PathVersion } from "../repo/mod.ts";
-import type { ConflictEntry, SyncedEntry } from "../state/mod.ts";
-import type { ApplyContext, ApplyResult } from "./apply.ts";
+import type { SyncedEntry } from "../state/mod.ts";
+import type { ApplyContext, ApplyResult, Pending } from "./apply.ts";
 import { conflictCopyName } from "./conflict_name.ts";
 import { assertUnchanged, removeLocal, statLocal, tempBeside } from "./local_fs.ts";
-import type { Action } from "./plan.ts";
+import { type Action, sameContent } from "./plan.ts";
+import { remotePathOf } from "./roots.ts";
 import type { LocalEntry } from "./scan.ts";
 import { writeDirStub, writeFileStub } from "./stubs.ts";
-import { entryFrom } from "./versions.ts";
+import { copyVersion, entryFrom } from "./versions.ts";
 
 /** What a synced entry looks like on disk, for the unchanged check. */
 export async function expectedOf(path: string, base: SyncedEntry): Promise<LocalEntry | null> {
@@ -33,22 +34,23 @@ async function oidOf(ctx: ApplyContext, v: PathVersion): Promise<string | undefi
   return (await ctx.repo.manifestOf(v)).oid;
 }
 
-/** Write the remote version of a path locally (or its stub). */
+/** Write the remote version of a path locally (or its stub); returns its state entry. */
 export async function download(
   ctx: ApplyContext,
-  action: Extract<Action, { op: "download" }>,
+  action: Pick<Extract<Action, { op: "download" }>, "rel" | "version" | "stub" | "base">,
   path: string,
   result: ApplyResult,
-): Promise<void> {
+): Promise<SyncedEntry> {
   const v = action.version;
   const base = action.base;
-  // Already what we have (our own version won a conflict): just record the new vector.
+  // Everything this device has now seen of the path (identical concurrent versions included).
+  const seen = ctx.ns.seen(v.path);
+  // Already what we have (our own version won, or the news was elsewhere): record the vector.
   if (
     base && base.hydration !== "stub" && base.kind === v.kind && base.manifestId === v.manifestId &&
     base.mode === v.mode && base.target === v.target
   ) {
-    result.state.push([action.rel, { ...base, vv: v.vv, syncedAt: Date.now() }]);
-    return;
+    return { ...base, vv: seen, syncedAt: Date.now() };
   }
   const expected = base ? await expectedOf(path, base) : null;
   if (action.stub && (v.kind === "file" || v.kind === "dir")) {
@@ -56,15 +58,13 @@ export async function download(
       ? await writeFileStub(ctx, action.rel, v)
       : await writeDirStub(ctx, action.rel, v);
     if (base && base.hydration !== "stub") await removeLocal(path);
-    result.state.push([action.rel, entry]);
     result.counts.stubs++;
-    return;
+    return { ...entry, vv: seen };
   }
   if (v.kind === "dir") {
     await Deno.mkdir(path, { recursive: true });
     await Deno.chmod(path, v.mode);
-    result.state.push([action.rel, entryFrom(v, await statLocal(path), "hydrated")]);
-    return;
+    return { ...entryFrom(v, await statLocal(path), "hydrated"), vv: seen };
   }
   const tmp = tempBeside(path);
   try {
@@ -84,57 +84,38 @@ export async function download(
     throw err;
   }
   if (base?.hydration === "stub") await removeLocal(path + FILE_STUB_SUFFIX);
-  result.state.push([
-    action.rel,
-    entryFrom(
-      v,
-      await statLocal(path),
-      base?.hydration === "pinned" ? "pinned" : "hydrated",
-      await oidOf(ctx, v),
-    ),
-  ]);
   result.counts.downloaded++;
+  const hydration = base?.hydration === "pinned" ? "pinned" : "hydrated";
+  return { ...entryFrom(v, await statLocal(path), hydration, await oidOf(ctx, v)), vv: seen };
 }
 
-/** Materialise concurrent versions beside `rel` and record the conflict. */
-export async function conflictCopies(
+/**
+ * Keep concurrent versions of `rel` beside it as conflict copies: each is
+ * written locally under its deterministic copy name and queued for commit as
+ * a file of its own, marked as a copy of `rel` (so `tcfs conflicts` lists it
+ * on every device). A copy another device already committed is left to the
+ * normal sync of that path.
+ */
+export async function keepCopies(
   ctx: ApplyContext,
   rel: string,
-  others: PathVersion[],
+  versions: PathVersion[],
+  pending: Pending[],
   result: ApplyResult,
-) {
-  const copies: ConflictEntry["copies"] = [];
-  for (const other of others) {
-    if (other.kind !== "file") continue; // directories merge; symlink conflicts keep the winner
-    const copyRel = conflictCopyName(rel, other);
-    const copyPath = `${ctx.root.local}/${copyRel}`;
-    const copy = {
-      path: copyRel,
-      device: other.device,
-      manifestId: other.manifestId,
-      time: other.time,
-    };
-    const existing = await statLocal(copyPath);
-    if (existing?.kind === "file" && existing.size === other.size) {
-      copies.push({ ...copy, size: existing.size, mtime: existing.mtime });
-      continue;
-    }
-    const tmp = tempBeside(copyPath);
-    try {
-      await downloadFile(other, await ctx.repo.manifestOf(other), tmp, ctx.source, {
-        concurrency: ctx.concurrency,
-        repo: ctx.repo,
-      }, ctx.progress);
-      await Deno.rename(tmp, copyPath);
-    } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
-      throw err;
-    }
-    const written = await statLocal(copyPath);
-    copies.push({ ...copy, size: written?.size, mtime: written?.mtime });
-  }
-  if (copies.length > 0) {
-    result.conflicts.push({ root: "", path: rel, copies, detectedAt: Date.now() });
-    result.counts.conflicts++;
+): Promise<void> {
+  for (const v of versions) {
+    const copyRel = conflictCopyName(rel, v);
+    const copyRemote = remotePathOf(ctx.root, copyRel);
+    const present = ctx.ns.get(copyRemote);
+    if (present && sameContent(present, v)) continue;
+    const copy = { ...copyVersion(v, copyRemote), conflictOf: remotePathOf(ctx.root, rel) };
+    const entry = await download(
+      ctx,
+      { rel: copyRel, version: { ...v, path: copyRemote }, stub: false },
+      `${ctx.root.local}/${copyRel}`,
+      result,
+    );
+    // Supersedes nothing: whatever else is at that name stays.
+    pending.push({ version: copy, base: {}, then: (c) => ({ ...entry, vv: c.vv }) });
   }
 }

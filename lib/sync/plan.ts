@@ -3,24 +3,29 @@
  * base, from local state), what is on disk now and what the namespace holds
  * decide one action. Pure: no I/O, so every rule is unit-tested.
  *
- * Rules (the base is the common ancestor):
+ * Rules (the base is the common ancestor; "news" are the remote versions the
+ * base has not seen):
  * - only local changed: upload it, or commit a tombstone if it was deleted;
  * - only remote changed: download it (or a stub), or delete the local copy;
  * - both changed: identical content is simply recorded; an edit beats a
  *   delete on either side; two different edits are a conflict: the local
- *   file stays, the remote version lands beside it as a conflict copy, and
- *   the local one is committed as a concurrent version so every device sees
- *   both;
- * - several concurrent remote versions: the deterministic winner is written
- *   at the path and the others as conflict copies, on every device alike;
+ *   file stays and the remote version is committed beside it as a conflict
+ *   copy, a file of its own;
+ * - several concurrent remote versions with different content (writers that
+ *   did not see each other): the deterministic winner stays at the path and
+ *   the others are committed beside it as conflict copies, on whichever
+ *   device sees them first;
  * - a local file that vanished while a new one with the same inode, size and
  *   mtime appeared is a rename: recorded without re-upload.
+ *
+ * Conflict copies are ordinary namespace files, so nothing but a tombstone
+ * (which keeps the content in the trash) ever removes them.
  *
  * @module
  */
 
-import type { PathVersion } from "../repo/mod.ts";
-import { compareVectors } from "../repo/mod.ts";
+import type { PathVersion, VersionVector } from "../repo/mod.ts";
+import { compareVectors, mergeVectors } from "../repo/mod.ts";
 import type { SyncedEntry } from "../state/mod.ts";
 import type { LocalEntry } from "./scan.ts";
 
@@ -31,15 +36,37 @@ export type Action =
     rel: string;
     local: LocalEntry;
     base?: SyncedEntry;
-    /** Supersede only `base`: versions from elsewhere stay concurrent (copies beside it). */
-    concurrent?: boolean;
-    /** The remote side did not change: content equal to the base is just re-recorded. */
-    onlyLocal?: boolean;
+    /**
+     * Remote versions the base has not seen; those whose content differs from the local one
+     * are committed beside it as conflict copies. The upload supersedes every version seen.
+     */
+    copies: PathVersion[];
   }
-  | { op: "rename"; from: string; rel: string; local: LocalEntry; base: SyncedEntry }
-  | { op: "tombstone"; rel: string; base: SyncedEntry }
-  | { op: "download"; rel: string; version: PathVersion; stub: boolean; base?: SyncedEntry }
-  | { op: "conflict-copies"; rel: string; winner: PathVersion; others: PathVersion[] }
+  | {
+    op: "rename";
+    from: string;
+    rel: string;
+    local: LocalEntry;
+    base: SyncedEntry;
+    /** What the deletion of `from` supersedes (see the tombstone action). */
+    supersedes: VersionVector;
+  }
+  | {
+    op: "tombstone";
+    rel: string;
+    base: SyncedEntry;
+    /** What the deletion supersedes: the base and remote versions holding the same content. */
+    supersedes: VersionVector;
+  }
+  | {
+    op: "download";
+    rel: string;
+    version: PathVersion;
+    stub: boolean;
+    base?: SyncedEntry;
+    /** Concurrent versions to commit beside it as conflict copies (the winner is re-committed). */
+    copies: PathVersion[];
+  }
   | { op: "delete-local"; rel: string; base: SyncedEntry }
   | { op: "forget"; rel: string };
 
@@ -63,11 +90,6 @@ export interface PlanInput {
   frozen: (rel: string) => boolean;
   /** Bring new remote files down as stubs. */
   stubs: boolean;
-  /**
-   * Versions already materialised here as conflict copies, as `device:manifestId`: while a
-   * conflict stands they are known, not news.
-   */
-  copied?: Set<string>;
 }
 
 /** Whether the local entry may differ from the base (a re-hash settles "maybe"). */
@@ -79,17 +101,22 @@ export function localDiffers(base: SyncedEntry, loc: LocalEntry): boolean {
     base.ctime !== loc.ctime;
 }
 
-function remoteDiffers(
-  base: SyncedEntry | undefined,
-  r: RemoteState | undefined,
-  copied: Set<string>,
+/** Whether two versions (or a base and a version) hold the same content. */
+export function sameContent(
+  a: Pick<PathVersion, "kind" | "manifestId" | "target">,
+  b: Pick<PathVersion, "kind" | "manifestId" | "target">,
 ): boolean {
-  const heads = r?.heads ?? [];
-  if (!base) return r?.winner !== undefined;
-  const known = (h: PathVersion) =>
-    compareVectors(h.vv, base.vv) === "equal" || copied.has(`${h.device}:${h.manifestId}`);
-  return heads.length === 0 || !heads.some((h) => compareVectors(h.vv, base.vv) === "equal") ||
-    !heads.every(known);
+  return a.kind === b.kind && a.manifestId === b.manifestId && a.target === b.target;
+}
+
+/** Live versions that can be kept as conflict copies (files and symlinks), one per content. */
+function copyable(heads: PathVersion[], except?: PathVersion | SyncedEntry): PathVersion[] {
+  const out: PathVersion[] = [];
+  for (const h of heads) {
+    if (h.deleted || h.kind === "dir" || (except && sameContent(h, except))) continue;
+    if (!out.some((o) => sameContent(o, h))) out.push(h);
+  }
+  return out;
 }
 
 /** Decide what to do for every path; parents come before their children. */
@@ -106,44 +133,42 @@ export function planSync(input: PlanInput): Action[] {
     if (input.frozen(rel) || stubbed.some((d) => rel.startsWith(d + "/"))) continue;
     const base = input.bases.get(rel);
     const loc = input.local.get(rel);
-    const r = input.remote.get(rel);
+    const r = input.remote.get(rel) ?? { heads: [] };
+    const winner = r.winner;
+    const news = base
+      ? r.heads.filter((h) => {
+        const order = compareVectors(h.vv, base.vv);
+        return order !== "equal" && order !== "before";
+      })
+      : r.heads;
+    // Concurrent remote versions with different content, not yet split into copies.
+    const conflicted = winner !== undefined && copyable(r.heads, winner).length > 0;
     const lc = base ? (!loc || localDiffers(base, loc)) : loc !== undefined;
-    const rc = remoteDiffers(base, r, input.copied ?? new Set());
-    const winner = r?.winner;
+    const rc = conflicted || (base ? r.heads.length === 0 || news.length > 0 : !!winner);
     if (!lc && !rc) continue;
-    if (lc && !rc) {
-      // Only our own version changed: the new one supersedes exactly it, so versions kept
-      // beside it as conflict copies stay alive elsewhere.
-      if (loc) {
-        actions.push({ op: "upload", rel, local: loc, base, concurrent: !!base, onlyLocal: true });
-      } else if (base) actions.push({ op: "tombstone", rel, base });
-      continue;
-    }
-    if (!lc && rc) {
-      if (winner) pushRemote(actions, stubbed, input, rel, r!, base);
+    if (!lc) {
+      if (winner) pushRemote(actions, stubbed, input, rel, r, base, conflicted);
       else if (base && loc) actions.push({ op: "delete-local", rel, base });
       else if (base) actions.push({ op: "forget", rel });
-      continue;
-    }
-    // Both sides changed.
-    if (!loc && !winner) {
-      if (base) actions.push({ op: "forget", rel });
-    } else if (!loc) {
-      if (base && winner && compareVectors(winner.vv, base.vv) === "equal") {
-        // What is shown is still our version (the news is elsewhere, e.g. another head
-        // deleted): our deletion stands and supersedes only that version.
-        actions.push({ op: "tombstone", rel, base });
-      } else pushRemote(actions, stubbed, input, rel, r!, base); // a remote edit beats the delete
+    } else if (loc) {
+      // A local edit beats a remote delete; remote edits it has not seen become copies.
+      const copies = copyable(conflicted ? r.heads : news, base);
+      actions.push({ op: "upload", rel, local: loc, base, copies });
     } else if (!winner) {
-      actions.push({ op: "upload", rel, local: loc, base }); // the local edit beats the delete
-    } else if (loc.kind === "dir" && winner.kind === "dir") {
-      actions.push({ op: "upload", rel, local: loc, base });
+      actions.push({ op: "forget", rel }); // deleted on both sides
     } else {
-      // Two edits: the apply step compares content and records it if identical.
-      actions.push({ op: "upload", rel, local: loc, base, concurrent: true });
+      // Deleted here. Remote versions with other content are edits that beat the delete.
+      const edits = copyable(news, base!);
+      const ours = r.heads.filter((h) => h.deleted || sameContent(h, base!));
+      const supersedes = mergeVectors(base!.vv, ...ours.map((h) => h.vv));
+      if (edits.length === 0 || ours.some((h) => !h.deleted)) {
+        // Nothing else, or our version is still live beside the edits (writers that did not
+        // see each other): delete just what we had; a later round brings the edits down.
+        actions.push({ op: "tombstone", rel, base: base!, supersedes });
+      } else pushRemote(actions, stubbed, input, rel, r, base, conflicted);
     }
   }
-  return detectRenames(actions);
+  return detectRenames(actions, input.remote);
 }
 
 function pushRemote(
@@ -153,17 +178,17 @@ function pushRemote(
   rel: string,
   r: RemoteState,
   base: SyncedEntry | undefined,
+  conflicted: boolean,
 ): void {
   const winner = r.winner!;
   const stub = winner.kind !== "symlink" && (base ? base.hydration === "stub" : input.stubs);
-  actions.push({ op: "download", rel, version: winner, stub, base });
+  const copies = conflicted ? copyable(r.heads, winner) : [];
+  actions.push({ op: "download", rel, version: winner, stub, base, copies });
   if (stub && winner.kind === "dir") stubbed.push(rel);
-  const others = r.heads.filter((h) => h !== winner && !h.deleted);
-  if (others.length > 0) actions.push({ op: "conflict-copies", rel, winner, others });
 }
 
 /** Pair a local deletion with a local creation of the same inode, size and mtime. */
-function detectRenames(actions: Action[]): Action[] {
+function detectRenames(actions: Action[], remote: Map<string, RemoteState>): Action[] {
   const gone = new Map<string, Extract<Action, { op: "tombstone" }>>();
   for (const a of actions) {
     if (a.op === "tombstone" && a.base.kind === "file" && a.base.hydration !== "stub") {
@@ -174,12 +199,22 @@ function detectRenames(actions: Action[]): Action[] {
   const renamed = new Set<Action>();
   const out: Action[] = [];
   for (const a of actions) {
-    if (a.op === "upload" && !a.base && a.local.kind === "file") {
+    // Only onto a name free on both sides: one that exists remotely is a concurrent write.
+    if (
+      a.op === "upload" && !a.base && !remote.get(a.rel)?.winner && a.local.kind === "file"
+    ) {
       const key = `${a.local.ino}:${a.local.size}:${a.local.mtime}`;
       const from = gone.get(key);
       if (from && !renamed.has(from)) {
         renamed.add(from);
-        out.push({ op: "rename", from: from.rel, rel: a.rel, local: a.local, base: from.base });
+        out.push({
+          op: "rename",
+          from: from.rel,
+          rel: a.rel,
+          local: a.local,
+          base: from.base,
+          supersedes: from.supersedes,
+        });
         continue;
       }
     }

@@ -1,0 +1,307 @@
+/**
+ * The parts of the mount's file system and what the daemon asks of it
+ * besides kernel requests: recover the journal at start, refresh from the
+ * repository (remote changes reach the kernel through invalidations),
+ * hydrate, unsync and pin paths, flush pending commits and close.
+ *
+ * @module
+ */
+
+import type { CachePin, ChunkCache } from "../cache/mod.ts";
+import type { Config } from "../config/mod.ts";
+import { NotFoundError, TcfsError } from "../errors.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Namespace, PathVersion, Repository } from "../repo/mod.ts";
+import { Committer } from "./committer.ts";
+import { ContentStore } from "./content.ts";
+import { type DirHandle, type FileHandle, HandleTable } from "./handles.ts";
+import type { Node } from "./inodes.ts";
+import type { Change, JournaledChange, WriteJournal } from "./journal.ts";
+import { LocalFiles } from "./local_file.ts";
+import type { NamesMode } from "./naming.ts";
+import { Tree } from "./tree.ts";
+import { View } from "./view.ts";
+import { WritePath } from "./writes.ts";
+
+/** What the mount's file system is made of; see lib/vfs/mod.ts for an example. */
+export interface VfsOptions {
+  /** The open repository. */
+  repo: Repository;
+  /** This device's id (its commit log). */
+  device: string;
+  /** The namespace as last read (e.g. the session's); the mount keeps it current. */
+  ns: Namespace;
+  /** Reads newer commit records into a namespace (default: `repo.refresh(ns)`). */
+  refreshNamespace?: (ns: Namespace) => Promise<Namespace>;
+  /** The chunk cache reads go through. */
+  cache: ChunkCache;
+  /** Directory of the write journal (see {@linkcode vfsJournalDir}). */
+  journalDir: string;
+  /** Naming: `stubs` (default) or `real`. */
+  names?: NamesMode;
+  /** Kernel cache lifetime of names and attributes (ms, default 1000). */
+  attrTtlMs?: number;
+  /** Kernel cache lifetime of "no such name" (ms, default 1000; 0 disables). */
+  negativeTtlMs?: number;
+  /** Delay from the last close/fsync to the commit (ms, default 1500). */
+  commitDelayMs?: number;
+  /** Uploads in flight at once while committing (default 8). */
+  concurrency?: number;
+  /** Log. */
+  log: Logger;
+}
+
+/** The write journal directory of a repository's mount on this device. */
+export function vfsJournalDir(config: Pick<Config, "state">, repo: Repository): string {
+  return `${config.state.dir}/${repo.config.id}/mount`;
+}
+
+/** The `mount.*` settings of a config, as {@link VfsOptions} fields. */
+export function vfsSettings(
+  config: Pick<Config, "mount" | "transfer">,
+): Pick<VfsOptions, "names" | "attrTtlMs" | "negativeTtlMs" | "commitDelayMs" | "concurrency"> {
+  return {
+    names: config.mount.names,
+    attrTtlMs: config.mount.attr_ttl_ms,
+    negativeTtlMs: config.mount.negative_ttl_ms,
+    commitDelayMs: config.mount.commit_delay_ms,
+    concurrency: config.transfer.concurrency,
+  };
+}
+
+/** Counts of a hydrate, unsync or pin. */
+export interface PathOpResult {
+  /** Files changed. */
+  files: number;
+  /** Bytes fetched or freed. */
+  bytes: number;
+}
+
+/** The file system's parts and its management operations. */
+export class MountControl {
+  /** The mounted tree. */
+  protected readonly tree: Tree;
+  /** Pending changes and their commits. */
+  protected readonly committer: Committer;
+  /** The write journal. */
+  protected readonly journal: WriteJournal;
+  /** Committed content through the cache. */
+  protected readonly content: ContentStore;
+  /** The kernel's view. */
+  protected readonly view: View;
+  /** The write path. */
+  protected readonly writes: WritePath;
+  /** Log. */
+  protected readonly log: Logger;
+  /** Open files. */
+  protected readonly fileHandles: HandleTable<FileHandle> = new HandleTable();
+  /** Open directories. */
+  protected readonly dirHandles: HandleTable<DirHandle> = new HandleTable();
+  readonly #files: LocalFiles;
+  readonly #opts: VfsOptions;
+  readonly #pins = new Map<Node, CachePin>();
+
+  /** Assemble the parts around an opened journal (use `TcfsFileSystem.open`). */
+  constructor(opts: VfsOptions, opened: { journal: WriteJournal; changes: JournaledChange[] }) {
+    this.#opts = opts;
+    this.log = opts.log;
+    this.journal = opened.journal;
+    this.committer = new Committer({
+      repo: opts.repo,
+      device: opts.device,
+      ns: () => this.tree.ns,
+      journal: this.journal,
+      delayMs: opts.commitDelayMs ?? 1500,
+      concurrency: opts.concurrency ?? 8,
+      log: opts.log,
+      onCommitted: (change, version) => this.#committed(change, version),
+    });
+    this.committer.restore(opened.changes);
+    this.tree = new Tree(opts.ns, this.committer, (id) => this.journal.contentPath(id));
+    this.content = new ContentStore(opts.repo, opts.cache);
+    this.view = new View(this.tree, this.content, opts.names ?? "stubs", {
+      attrTtlMs: opts.attrTtlMs ?? 1000,
+      negativeTtlMs: opts.negativeTtlMs ?? 1000,
+    }, opts.log);
+    this.#files = new LocalFiles((id) => this.journal.contentPath(id));
+    this.writes = new WritePath({
+      tree: this.tree,
+      committer: this.committer,
+      journal: this.journal,
+      files: this.#files,
+      content: this.content,
+    });
+  }
+
+  /**
+   * Commit what the journal held at start (writes acknowledged before a crash)
+   * and remove content files nothing refers to any more. Call once, before
+   * mounting. Returns how many changes were pending. Rejects when the
+   * repository cannot be reached; the changes stay journaled, are visible in
+   * the mount and are retried.
+   */
+  async recover(): Promise<number> {
+    const pending = this.committer.pendingCount;
+    if (pending > 0) {
+      this.log.info("mount: committing changes journaled before the last stop", {
+        pending,
+      });
+    }
+    try {
+      await this.committer.flush();
+    } finally {
+      for (const id of await this.journal.contentIds()) {
+        if (!this.committer.usesContent(id)) await this.journal.removeContent(id);
+      }
+    }
+    return pending;
+  }
+
+  /** Commit everything pending now (rejects when something could not be committed). */
+  async commitNow(): Promise<void> {
+    await this.committer.flush();
+  }
+
+  /** Number of changes not committed yet. */
+  get pendingChanges(): number {
+    return this.committer.pendingCount;
+  }
+
+  /**
+   * Read newer commit records (other devices' changes) and bring the tree up
+   * to date, telling the kernel what changed. Returns the number of entries
+   * that changed.
+   */
+  async refresh(): Promise<number> {
+    const { repo, refreshNamespace } = this.#opts;
+    const ns =
+      await (refreshNamespace ? refreshNamespace(this.tree.ns) : repo.refresh(this.tree.ns));
+    const changes = this.tree.sync(ns);
+    for (const c of changes) {
+      this.view.invalidate(c.parent, c.name, c.node);
+      if (c.node?.local !== undefined && !this.committer.pendingAt(c.node.path() ?? "")) {
+        await this.#dropLocal(c.node);
+      }
+    }
+    return changes.length;
+  }
+
+  /** Fetch every file at or below `path` (a repository path) into the cache. */
+  async hydrate(path: string): Promise<PathOpResult> {
+    const out = { files: 0, bytes: 0 };
+    for (const node of this.#under(path)) {
+      node.unsynced = false;
+      if (node.kind !== "file" || this.view.isLocal(node)) continue;
+      const m = await this.content.manifest(node.content!);
+      await this.content.hydrate(m, node.path() ?? path);
+      this.view.noteHydrated(node);
+      out.files++;
+      out.bytes += node.size;
+    }
+    return out;
+  }
+
+  /**
+   * Turn files at or below `path` back into stubs: their local copies go
+   * (their chunks are left to the cache's LRU). Refused for files with
+   * changes not committed yet and for pinned or open written files.
+   */
+  async unsync(path: string): Promise<PathOpResult> {
+    const nodes = [...this.#under(path)].filter((n) => n.kind === "file");
+    for (const node of nodes) {
+      const at = node.path()!;
+      if (this.committer.hasPendingUnder(at)) {
+        throw new TcfsError(`${at} has changes not committed yet: wait a moment and run again`);
+      }
+      if (this.#pins.has(node)) throw new TcfsError(`${at} is pinned: unpin it first`);
+      if (node.local !== undefined && node.opens > 0) {
+        throw new TcfsError(`${at} is open: close it, then unsync`);
+      }
+    }
+    const out = { files: 0, bytes: 0 };
+    for (const node of nodes) {
+      if (!this.view.isLocal(node) || !node.content) continue;
+      await this.#dropLocal(node);
+      node.hydrated = false;
+      node.unsynced = true;
+      this.view.invalidate(node.parent, node.name, node);
+      out.files++;
+      out.bytes += node.size;
+    }
+    return out;
+  }
+
+  /** Keep files at or below `path` local (`pinned`) or let the cache evict them again. */
+  async pin(path: string, pinned: boolean): Promise<PathOpResult> {
+    const out = { files: 0, bytes: 0 };
+    if (pinned) await this.hydrate(path);
+    for (const node of this.#under(path)) {
+      if (node.kind !== "file" || !node.content) continue;
+      const held = this.#pins.get(node);
+      if (pinned && !held) {
+        this.#pins.set(node, this.content.pin(await this.content.manifest(node.content)));
+      } else if (!pinned && held) {
+        held.release();
+        this.#pins.delete(node);
+      } else continue;
+      out.files++;
+      out.bytes += node.size;
+    }
+    return out;
+  }
+
+  /**
+   * Commit what is pending and release files and pins. The journal keeps
+   * whatever could not be committed, for {@link recover} at the next start.
+   */
+  async close(): Promise<void> {
+    for (const h of this.fileHandles.values()) h.reader?.close();
+    for (const pin of this.#pins.values()) pin.release();
+    this.#pins.clear();
+    try {
+      await this.committer.close();
+    } finally {
+      await this.#files.closeAll();
+    }
+  }
+
+  /** Remove the working copy of an unlinked or replaced node once nothing uses it. */
+  protected async dropContentOf(node: Node): Promise<void> {
+    if (node.opens > 0 || node.attached()) return;
+    await this.#dropLocal(node);
+  }
+
+  async #dropLocal(node: Node): Promise<void> {
+    const id = node.local;
+    if (id === undefined) return;
+    node.local = undefined;
+    if (node.opens === 0 && !this.committer.usesContent(id)) await this.journal.removeContent(id);
+  }
+
+  /** A commit landed: the node at that path now stands on the committed version. */
+  #committed(change: Change, version: PathVersion | null): void {
+    const node = this.tree.findLoaded(change.path);
+    if (!node || !version) return;
+    node.base = version.vv;
+    if (version.deleted || this.committer.pendingAt(change.path)) return;
+    if (version.manifestId && version.manifest) {
+      node.content = { manifestId: version.manifestId, manifest: version.manifest };
+    }
+    node.mtime = version.mtime;
+  }
+
+  /** The node at `path` and everything below it. */
+  *#under(path: string): Generator<Node> {
+    const node = this.tree.find(path);
+    if (!node) throw new NotFoundError(`${path} is not in the mounted repository`);
+    const walk = function* (tree: Tree, n: Node): Generator<Node> {
+      yield n;
+      if (n.kind === "dir") {
+        for (const c of [...tree.children(n).values()]) {
+          yield* walk(tree, c);
+        }
+      }
+    };
+    yield* walk(this.tree, node);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The tcfs file system that a FUSE mount serves: the repository namespace,
+ * with the mount's own pending changes laid over it, read through the chunk
+ * cache and written through a local journal.
+ *
+ * What users see:
+ * - `names: "stubs"` (default): a file that is not local is listed as
+ *   `name.tc` (stub-sized), a directory not yet listed as `name.tcf`.
+ *   Opening `name.tc` or `name` serves the real bytes; a read fetches only
+ *   the chunks covering it. Once every chunk is cached the entry is `name`
+ *   (the kernel's dentries are invalidated); looking up `name` or `name.tcf`
+ *   lists a directory stub as `name` from then on. `names: "real"` shows
+ *   real names and sizes, same reads underneath.
+ * - Writes (create, write, truncate, rename, unlink, mkdir, rmdir, symlink,
+ *   chmod, utimens, fsync) go to a working copy and a journal under
+ *   {@linkcode vfsJournalDir} before they are answered, so a crash or
+ *   kill -9 loses no acknowledged write; they are committed to the repository
+ *   `commit_delay_ms` after the last close/fsync (one record per burst).
+ *   Hard links are refused (EPERM); owners are not kept (chown succeeds).
+ * - statfs reports the chunk cache's quota; missing names are answered with
+ *   negative entries cached for `negative_ttl_ms`.
+ *
+ * How to run it (the daemon's `tcfs mount`):
+ *
+ * ```ts ignore
+ * import { mountFileSystem } from "../fuse/session.ts";
+ * import { ChunkCache, chunkCacheDir } from "../cache/mod.ts";
+ * import { TcfsFileSystem, vfsJournalDir, vfsSettings } from "./mod.ts";
+ *
+ * const session = await openSession(config);           // lib/app: repo, device, ns
+ * const cache = await ChunkCache.open(session.repo, {
+ *   dir: chunkCacheDir(config, session.repo.config.id),
+ *   maxBytes: config.cache.max_bytes,
+ * });
+ * const fs = await TcfsFileSystem.open({
+ *   repo: session.repo,
+ *   device: session.device,
+ *   ns: session.ns,
+ *   refreshNamespace: () => session.refresh(),         // keeps the namespace cache warm
+ *   cache,
+ *   journalDir: vfsJournalDir(config, session.repo),
+ *   ...vfsSettings(config),                            // mount.names, TTLs, commit delay
+ *   log: log.child("mount"),
+ * });
+ * await fs.recover();            // commit what a crashed run left in the journal (before mounting)
+ * const server = await mountFileSystem(fs, dir, { fsName: "tcfs", subtype: "tcfs" });
+ *
+ * // On the poll loop or a NATS state event: other devices' changes appear.
+ * await fs.refresh();
+ * // `tcfs hydrate|unsync|pin|unpin <path>` with repository paths:
+ * await fs.hydrate("/photos");  await fs.unsync("/photos/a.jpg");  await fs.pin("/docs", true);
+ *
+ * // `tcfs unmount`: unmount (EBUSY while files are open unless lazy), then
+ * await server.unmount();
+ * await fs.close();              // commits what is pending; the journal keeps anything that failed
+ * await cache.close();
+ * ```
+ *
+ * `fs.pendingChanges` and `fs.commitNow()` expose the commit queue (status,
+ * tests). Errors: `hydrate`/`unsync`/`pin` throw `NotFoundError`
+ * for paths not in the repository and a `TcfsError` with the reason when a
+ * file cannot be unsynced (uncommitted changes, pinned, open).
+ *
+ * @module
+ */
+
+export { TcfsFileSystem } from "./filesystem.ts";
+export { type PathOpResult, vfsJournalDir, type VfsOptions, vfsSettings } from "./control.ts";
+export { type NamesMode } from "./naming.ts";
+export { type Change, WriteJournal } from "./journal.ts";

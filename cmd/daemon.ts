@@ -46,7 +46,10 @@ export const daemonCommand: Command = {
         (x) =>
           `tcfs daemon ${x.version}, pid ${x.pid}, up ${Math.round(Number(x.uptime_seconds))} s\n` +
           `repository ${x.repository}, device ${x.device}, credentials: ${x.credential_step}\n` +
-          `roots: ${(x.roots as string[]).join(", ") || "none"}; ${x.running_operations} running`,
+          `roots: ${
+            (x.roots as string[]).join(", ") || "none"
+          }; ${x.running_operations} running\n` +
+          `mounts: ${((x.mounts ?? []) as string[]).join(", ") || "none"}`,
       );
     } finally {
       await client.close();

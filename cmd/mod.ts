@@ -1,61 +1,39 @@
 /**
- * Every subcommand of `tcfs`, in the order `tcfs --help` lists them.
+ * Every subcommand of `tcfs`, in the order `tcfs --help` lists them. Each is
+ * loaded only when it runs (or the command list is shown), so that starting
+ * `tcfs push` does not load the daemon, FUSE, queue or coordinator modules.
+ * To add one: a `lazyCommand` entry with the name it is typed as.
  *
  * @module
  */
 
-import type { Command } from "../lib/cli/mod.ts";
-import { initCommand } from "./init.ts";
-import { pushCommand } from "./push.ts";
-import { pullCommand } from "./pull.ts";
-import { lsCommand } from "./ls.ts";
-import { syncCommand } from "./sync.ts";
-import { conflictsCommand } from "./conflicts.ts";
-import { resolveCommand } from "./resolve.ts";
-import { trashCommand } from "./trash.ts";
-import { restoreCommand } from "./restore.ts";
-import { pinCommand } from "./pin.ts";
-import { unpinCommand } from "./unpin.ts";
-import { statusCommand } from "./status.ts";
-import { unsyncCommand } from "./unsync.ts";
-import { hydrateCommand } from "./hydrate.ts";
-import { mountCommand } from "./mount.ts";
-import { unmountCommand } from "./unmount.ts";
-import { daemonCommand } from "./daemon.ts";
-import { eventsCommand } from "./events.ts";
-import { workerCommand } from "./worker.ts";
-import { coordinatorCommand } from "./coordinator.ts";
-import { configCommand } from "./config.ts";
-import { credentialsCommand } from "./credentials.ts";
-import { sopsCommand } from "./sops.ts";
-import { deviceCommand } from "./device.ts";
-import { versionCommand } from "./version.ts";
+import { type CommandEntry, lazyCommand } from "../lib/cli/mod.ts";
 
 /** All subcommands. */
-export const COMMANDS: readonly Command[] = [
-  initCommand,
-  pushCommand,
-  pullCommand,
-  lsCommand,
-  syncCommand,
-  statusCommand,
-  conflictsCommand,
-  resolveCommand,
-  unsyncCommand,
-  hydrateCommand,
-  pinCommand,
-  unpinCommand,
-  trashCommand,
-  restoreCommand,
-  mountCommand,
-  unmountCommand,
-  daemonCommand,
-  eventsCommand,
-  workerCommand,
-  coordinatorCommand,
-  deviceCommand,
-  credentialsCommand,
-  sopsCommand,
-  configCommand,
-  versionCommand,
+export const COMMANDS: readonly CommandEntry[] = [
+  lazyCommand("init", async () => (await import("./init.ts")).initCommand),
+  lazyCommand("push", async () => (await import("./push.ts")).pushCommand),
+  lazyCommand("pull", async () => (await import("./pull.ts")).pullCommand),
+  lazyCommand("ls", async () => (await import("./ls.ts")).lsCommand),
+  lazyCommand("sync", async () => (await import("./sync.ts")).syncCommand),
+  lazyCommand("status", async () => (await import("./status.ts")).statusCommand),
+  lazyCommand("conflicts", async () => (await import("./conflicts.ts")).conflictsCommand),
+  lazyCommand("resolve", async () => (await import("./resolve.ts")).resolveCommand),
+  lazyCommand("unsync", async () => (await import("./unsync.ts")).unsyncCommand),
+  lazyCommand("hydrate", async () => (await import("./hydrate.ts")).hydrateCommand),
+  lazyCommand("pin", async () => (await import("./pin.ts")).pinCommand),
+  lazyCommand("unpin", async () => (await import("./unpin.ts")).unpinCommand),
+  lazyCommand("trash", async () => (await import("./trash.ts")).trashCommand),
+  lazyCommand("restore", async () => (await import("./restore.ts")).restoreCommand),
+  lazyCommand("mount", async () => (await import("./mount.ts")).mountCommand),
+  lazyCommand("unmount", async () => (await import("./unmount.ts")).unmountCommand),
+  lazyCommand("daemon", async () => (await import("./daemon.ts")).daemonCommand),
+  lazyCommand("events", async () => (await import("./events.ts")).eventsCommand),
+  lazyCommand("worker", async () => (await import("./worker.ts")).workerCommand),
+  lazyCommand("coordinator", async () => (await import("./coordinator.ts")).coordinatorCommand),
+  lazyCommand("device", async () => (await import("./device.ts")).deviceCommand),
+  lazyCommand("credentials", async () => (await import("./credentials.ts")).credentialsCommand),
+  lazyCommand("sops", async () => (await import("./sops.ts")).sopsCommand),
+  lazyCommand("config", async () => (await import("./config.ts")).configCommand),
+  lazyCommand("version", async () => (await import("./version.ts")).versionCommand),
 ];

@@ -17,6 +17,7 @@ import {
   runWorkerProcess,
 } from "../lib/queue/mod.ts";
 import { openStore } from "../lib/storage/mod.ts";
+import { workerTasks } from "../lib/worker/mod.ts";
 
 /** `tcfs worker` */
 export const workerCommand: Command = {
@@ -56,8 +57,15 @@ export const workerCommand: Command = {
       if (typeof values["metrics-listen"] === "string") {
         worker.metrics_listen = values["metrics-listen"];
       }
-      const summary = await runWorkerProcess({ config: { ...config, worker }, log: ctx.log });
-      ctx.out.result(summary, (s) => `worker stopped: ${s.ok} tasks done, ${s.failed} failed`);
+      const summary = await runWorkerProcess({
+        config: { ...config, worker },
+        log: ctx.log,
+        extend: workerTasks,
+      });
+      ctx.out.result(
+        summary,
+        (s) => `worker stopped: ${s.ok} tasks done, ${s.failed} failed, ${s.fenced} fenced out`,
+      );
       return;
     }
     if (action === "ingest") return await ingest(ctx, config, source, values);

@@ -115,10 +115,16 @@ Deno.test("the daemon serves the CLI and plain gRPC clients, confined to the syn
       assertEquals(ev.code, 0, ev.stderr);
       assertEquals(JSON.parse(ev.stdout.trim()).kind, "synced");
       assertEquals(await d.ok<string[]>(["mount"]), []);
-      for (const args of [["mount", `${root}/mnt`], ["unmount", `${root}/mnt`]]) {
-        const r = await d.run(args);
+      // Mounts themselves are tested in tests/mount_test.ts; here only the refusals.
+      for (
+        const [args, why] of [
+          [["mount", `${root}/mnt`], /cannot mount on .*mnt/],
+          [["unmount", `${root}/mnt`], /is not mounted by this daemon/],
+        ] as const
+      ) {
+        const r = await d.run([...args]);
         assertEquals(r.code, 1);
-        assertMatch(r.stderr, /not implemented yet/);
+        assertMatch(r.stderr, why);
       }
       const notInConflict = await d.run(["resolve", `${root}/docs/a.txt`, "--keep", "local"]);
       assertEquals(notInConflict.code, 1);

@@ -68,6 +68,7 @@ export async function opPush(
     journalPath: journalPathFor(s.config, s.repo),
     onProgress,
     log,
+    namespace: s.ns,
   });
 }
 
@@ -82,6 +83,7 @@ export async function opPull(
     local: req.local,
     concurrency: s.config.transfer.concurrency,
     onProgress,
+    namespace: s.ns,
   });
 }
 

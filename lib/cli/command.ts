@@ -71,3 +71,22 @@ export interface Command {
   /** Run; resolves to the exit code (default 0). Throw TcfsError for failures. */
   run(ctx: Context, args: ParsedArgs): Promise<number | void>;
 }
+
+/**
+ * A subcommand known by its name alone until it runs (or help lists it), so
+ * that starting `tcfs` loads only the modules of the command being run.
+ */
+export interface LazyCommand {
+  /** Name as typed on the command line: the same as the loaded command's. */
+  name: string;
+  /** Import the command's module. */
+  load(): Promise<Command>;
+}
+
+/** A subcommand, loaded or to be loaded on demand. */
+export type CommandEntry = Command | LazyCommand;
+
+/** A {@link LazyCommand} named `name`, loaded by `load`. */
+export function lazyCommand(name: string, load: () => Promise<Command>): LazyCommand {
+  return { name, load };
+}

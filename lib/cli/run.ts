@@ -10,7 +10,14 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, type LoadedConfig } from "../config/mod.ts";
 import { TcfsError, UsageError } from "../errors.ts";
 import { type LogFormat, Logger, type LogSink } from "../log/mod.ts";
-import type { Command, Context, OptionSpec, OptionValues, ParsedArgs } from "./command.ts";
+import type {
+  Command,
+  CommandEntry,
+  Context,
+  OptionSpec,
+  OptionValues,
+  ParsedArgs,
+} from "./command.ts";
 import { createOutput } from "./output.ts";
 import { commandHelp, GLOBAL_OPTIONS, globalHelp } from "./help.ts";
 
@@ -26,10 +33,14 @@ export interface RunIo {
 
 const encoder = new TextEncoder();
 
-/** Run the CLI with `argv` (without the program name) and return the exit code. */
+/**
+ * Run the CLI with `argv` (without the program name) and return the exit
+ * code. Lazy commands are loaded when they run, or all of them for the
+ * command list.
+ */
 export async function runCli(
   argv: string[],
-  commands: readonly Command[],
+  commands: readonly CommandEntry[],
   io: RunIo = {},
 ): Promise<number> {
   const stdout = io.stdout ?? ((t: string) => Deno.stdout.writeSync(encoder.encode(t)));
@@ -39,13 +50,14 @@ export async function runCli(
     const { globals, name, rest } = splitGlobal(argv);
     debug = globals.debug;
     if (name === undefined) {
-      stdout(globalHelp(commands));
+      stdout(globalHelp(await Promise.all(commands.map(loaded))));
       return globals.help ? 0 : 2;
     }
-    const command = commands.find((c) => c.name === name);
-    if (!command) {
+    const entry = commands.find((c) => c.name === name);
+    if (!entry) {
       throw new UsageError(`unknown command '${name}'${suggestCommand(name, commands)}`);
     }
+    const command = await loaded(entry);
     const parsed = parseCommandArgs(command, rest);
     if (parsed.values.help || globals.help) {
       stdout(commandHelp(command));
@@ -187,7 +199,17 @@ function reportError(err: unknown, debug: boolean, stderr: LogSink): number {
   return 1;
 }
 
-function suggestCommand(name: string, commands: readonly Command[]): string {
+/** The command of an entry, loading it if it is lazy. */
+async function loaded(entry: CommandEntry): Promise<Command> {
+  if (!("load" in entry)) return entry;
+  const command = await entry.load();
+  if (command.name !== entry.name) {
+    throw new Error(`command '${entry.name}' loaded a command named '${command.name}'`);
+  }
+  return command;
+}
+
+function suggestCommand(name: string, commands: readonly CommandEntry[]): string {
   const close = commands.filter((c) => c.name.startsWith(name.slice(0, 2)));
   return close.length > 0 && close.length <= 3
     ? ` (did you mean ${close.map((c) => `'${c.name}'`).join(" or ")}?)`

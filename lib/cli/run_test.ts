@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import type { Command } from "./command.ts";
+import { type Command, lazyCommand } from "./command.ts";
 import { runCli } from "./run.ts";
 import { TcfsError } from "../errors.ts";
 
@@ -85,4 +85,25 @@ Deno.test("failures exit 1 with one line and no stack; --debug adds the stack", 
   assert(!crash.err.includes("at somewhere"));
   const debug = await run(["--debug", "crash"]);
   assert(debug.err.includes("RangeError"), debug.err);
+});
+
+Deno.test("a lazy command is loaded only to run it or to list the commands", async () => {
+  const loads: string[] = [];
+  const lazy = (command: Command) =>
+    lazyCommand(command.name, () => {
+      loads.push(command.name);
+      return Promise.resolve(command);
+    });
+  const commands = [lazy(echo), lazy(failing)];
+  const out: string[] = [];
+  const io = { stdout: (t: string) => void out.push(t), stderr: () => {}, isTerminal: false };
+  assertEquals(await runCli(["echo", "hi"], commands, io), 0);
+  assertEquals(loads, ["echo"]);
+  assertEquals(out, ["hi\n"]);
+  assertEquals(await runCli(["--help"], commands, io), 0);
+  assertEquals(loads, ["echo", "echo", "fail"]);
+  assert(out[1].includes("always fails"));
+  // A command listed under another name is a bug in the list, not a usage error.
+  const wrong = lazyCommand("other", () => Promise.resolve(echo));
+  assertEquals(await runCli(["other", "x"], [wrong], io), 1);
 });

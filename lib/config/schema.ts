@@ -227,6 +227,22 @@ export const SCHEMA = {
       doc: "Address of a worker's `/metrics`, `/healthz` and `/readyz` endpoints (e.g. " +
         "`0.0.0.0:9465` in a pod). Empty disables.",
     }),
+    gc_grace_hours: int({
+      default: 24,
+      min: 0,
+      max: 8760,
+      doc: "Objects younger than this are never swept by a `gc` task, referenced or not (an " +
+        "upload in flight has no commit record yet), nor old snapshots removed by `compact`. " +
+        "Must exceed the longest push plus the clock skew between workers and the store.",
+    }),
+    prefetch_max_bytes: int({
+      default: 268_435_456,
+      min: 0,
+      max: 1_099_511_627_776,
+      doc: "Most bytes of chunks one prefetch hint asks a device to warm. Workers turn each " +
+        "hydration a device reports into a hint for the other files of its directory. 0 turns " +
+        "prefetch off.",
+    }),
   },
   sync: {
     roots: list({
@@ -261,7 +277,8 @@ export const SCHEMA = {
       default: 30,
       min: 1,
       max: 86400,
-      doc: "With `tcfs sync --watch`, how often the repository is checked for remote changes.",
+      doc: "With `tcfs sync --watch`, the daemon's sync loop and its mounts, how often the " +
+        "repository is checked for remote changes.",
     }),
   },
   mount: {

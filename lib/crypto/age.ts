@@ -72,7 +72,10 @@ export async function wrapForRecipients(
   }
   const e = new age.Encrypter();
   for (const r of recipients) {
-    if (r.startsWith("age1pq1") || r.startsWith("age1tag")) {
+    // The bech32 prefix ends at the last "1": an X25519 recipient's is "age", and its random
+    // data may well begin with "pq1" or "tag" (about 1 in 16,000 keys).
+    const prefix = r.slice(0, r.lastIndexOf("1"));
+    if (prefix === "age1pq" || prefix === "age1tag") {
       throw new KeyError(
         `age recipient ${
           r.slice(0, 12)

@@ -238,3 +238,13 @@ Deno.test("bad inputs are refused with KeyError or RangeError", async () => {
   await assert.rejects(unwrapWithIdentities(wrapped, []), KeyError);
   await assert.rejects(unwrapWithIdentities(wrapped, ["AGE-SECRET-KEY-1XYZ"]), KeyError);
 });
+
+Deno.test("an X25519 recipient whose data happens to begin with 'tag' is accepted", async () => {
+  // A real key pair, found by generating keys until one's recipient looked like a tagged one.
+  const identity = "AGE-SECRET-KEY-1FWKKFERTA2V7WA535XLSXCS4H9UPUP7V5VNXWM9GWCQ2W2MHMAZSENHXQG";
+  const recipient = "age1taggt2qz7nkreg5n6uj3sa794axy23f49tdwdvxm4efvvujzkqeswxtg6m";
+  assert.equal(await recipientOf(identity), recipient);
+  const master = generateMasterKey();
+  const wrapped = await wrapForRecipients(master, [recipient]);
+  assert.deepEqual(await unwrapWithIdentities(wrapped, [identity]), master);
+});

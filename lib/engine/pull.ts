@@ -1,6 +1,7 @@
 /**
  * Pull: download a remote file or tree. Every chunk is verified against its
- * id and every file against its whole-file id before it appears. A tree is
+ * id before it is written, which verifies the whole file (see download.ts
+ * for why the whole-file id is not hashed again). A tree is
  * assembled in a hidden staging directory beside the destination and moved
  * into place only when everything verified, so a failed pull writes nothing
  * at the destination. Symlinks are created last, so no file is ever written
@@ -33,6 +34,11 @@ export interface PullOptions {
   concurrency: number;
   /** Progress listener. */
   onProgress?: ProgressListener;
+  /**
+   * The namespace as the caller already knows it (a session's): brought up
+   * to date and used instead of reading every commit record again.
+   */
+  namespace?: Namespace;
 }
 
 /** What a pull did. */
@@ -61,7 +67,7 @@ interface Item {
 /** Pull `opts.remote` from `repo`; see the module documentation. */
 export async function pull(repo: Repository, opts: PullOptions): Promise<PullSummary> {
   const remote = normalizeRemotePath(opts.remote);
-  const ns = await repo.refresh();
+  const ns = await repo.refresh(opts.namespace);
   const root = ns.get(remote);
   const isDir = root ? root.kind === "dir" : ns.isDir(remote);
   if (!root && !isDir) {

@@ -47,6 +47,12 @@ export interface PushOptions {
   batchVersions?: number;
   /** Commit a record after this many milliseconds of uploading (default 30 s). */
   batchMs?: number;
+  /**
+   * The namespace as the caller already knows it (a session's): brought up
+   * to date and used instead of reading every commit record again. It sees
+   * this push's commits.
+   */
+  namespace?: Namespace;
 }
 
 /** What a push did. */
@@ -88,7 +94,7 @@ export async function push(repo: Repository, opts: PushOptions): Promise<PushSum
     errors: [],
   };
   const progress = new ProgressTracker(opts.onProgress);
-  const ns = await repo.refresh();
+  const ns = await repo.refresh(opts.namespace);
   const entries = await plan(opts, summary);
   progress.update({
     phase: "upload",

@@ -13,6 +13,13 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log/mod.ts";
 import type { CommitRecord, Repository } from "../repo/mod.ts";
 import {
+  encodeHydrationEvent,
+  type HydrationEvent,
+  type HydrationEventSink,
+  hydrationSubject,
+} from "./hydration_events.ts";
+import { decodePrefetchHint, type PrefetchHint } from "./prefetch_hints.ts";
+import {
   eventsOfRecord,
   isStateEvent,
   parseStateSubject,
@@ -36,6 +43,8 @@ export interface StateLinkOptions {
   onEvent: (event: StateEvent) => void;
   /** Called after each connection or reconnection (events may have been missed before it). */
   onConnect?: () => void;
+  /** Called with each prefetch hint a worker addresses to this device (see prefetch_hints.ts). */
+  onPrefetchHint?: (hint: PrefetchHint) => void;
 }
 
 /** How long a stopping link waits for its last messages to go out. */
@@ -45,8 +54,8 @@ const CONNECT_TIMEOUT_MS = 2_000;
 /** Pause between connection attempts. */
 const RETRY_MS = 1_000;
 
-/** This device's state-event link. */
-export class StateEventLink {
+/** This device's state-event link; also its {@link HydrationEventSink}. */
+export class StateEventLink implements HydrationEventSink {
   readonly #opts: StateLinkOptions;
   #nc: NatsConnection | null = null;
   #closed = false;
@@ -134,6 +143,11 @@ export class StateEventLink {
   }
 
   async #receive(subject: string, data: Uint8Array): Promise<void> {
+    const { onPrefetchHint, device, repo } = this.#opts;
+    if (onPrefetchHint) {
+      const hint = await decodePrefetchHint(repo, device, subject, data);
+      if (hint) return onPrefetchHint(hint);
+    }
     const named = parseStateSubject(subject);
     if (!named || named.device === this.#opts.device) return;
     let event: unknown;
@@ -165,6 +179,20 @@ export class StateEventLink {
       paths,
       time_ms: Date.now(),
     });
+  }
+
+  /** Publish a hydration of this device (to the `HYDRATION_EVENTS` stream); see hydration_events.ts. */
+  async publishHydration(event: HydrationEvent): Promise<void> {
+    const nc = this.#nc;
+    if (!nc || nc.isClosed()) return; // a hint lost, nothing else
+    try {
+      nc.publish(
+        hydrationSubject(event.device),
+        await encodeHydrationEvent(this.#opts.repo, event),
+      );
+    } catch (err) {
+      this.#opts.log.debug("hydration event not sent", { error: (err as Error).message });
+    }
   }
 
   async #send(event: StateEvent): Promise<void> {

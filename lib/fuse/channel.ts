@@ -7,7 +7,8 @@
 
 import { Size } from "./abi.ts";
 import { encodeOutHeader } from "./codec.ts";
-import { addressOf, hasPollError, libc } from "./libc.ts";
+import { Errno } from "./errno.ts";
+import { addressOf, errno, hasPollError, libc } from "./libc.ts";
 
 /** Consecutive failed reads of a live connection after which the channel gives up. */
 const MAX_READ_FAILURES = 1000;
@@ -15,9 +16,18 @@ const MAX_READ_FAILURES = 1000;
 /** Requests in, replies and notifications out. */
 export class Channel {
   private failures = 0;
+  private shut = false;
 
   /** Talk over the open /dev/fuse descriptor `fd`. */
   constructor(readonly fd: number) {}
+
+  /**
+   * Stop sending: replies that finish after this are dropped, so none can land
+   * on an unrelated file that reuses the descriptor number once it is closed.
+   */
+  shutdown(): void {
+    this.shut = true;
+  }
 
   /**
    * Read one request into `buf` off the event loop. Resolves its length, or
@@ -37,10 +47,12 @@ export class Channel {
   }
 
   /**
-   * Send a reply: `error` is a positive errno or 0, `parts` the payload. False
-   * when the kernel refused it (the request was interrupted and is gone).
+   * Send a reply: `error` is a positive errno or 0, `parts` the payload.
+   * Resolves 0 when the kernel took it, else the errno of the failed write
+   * (ENOENT: the request was interrupted and is gone, which is normal).
    */
-  reply(unique: number, error: number, parts: readonly Uint8Array[]): boolean {
+  reply(unique: number, error: number, parts: readonly Uint8Array[]): number {
+    if (this.shut) return 0;
     let len = Size.OUT_HEADER;
     for (const p of parts) len += p.length;
     const header = encodeOutHeader(len, -error, unique);
@@ -54,7 +66,8 @@ export class Channel {
       iov[2 * count + 1] = BigInt(p.length);
       count++;
     }
-    return Number(libc().writev(this.fd, new Uint8Array(iov.buffer), count)) === len;
+    const n = Number(libc().writev(this.fd, new Uint8Array(iov.buffer), count));
+    return n === len ? 0 : n < 0 ? errno() : Errno.EIO;
   }
 
   /**
@@ -62,6 +75,7 @@ export class Channel {
    * the kernel may take directory locks held by requests we have yet to answer.
    */
   async notify(code: number, body: Uint8Array): Promise<boolean> {
+    if (this.shut) return false;
     const msg = new Uint8Array(Size.OUT_HEADER + body.length);
     msg.set(encodeOutHeader(msg.length, code, 0));
     msg.set(body, Size.OUT_HEADER);

@@ -5,12 +5,11 @@
  * @module
  */
 
-import { FSYNC_FDATASYNC, GETATTR_FH, InitFlag, OpenFlag, SetattrValid, Size } from "./abi.ts";
+import { FSYNC_FDATASYNC, GETATTR_FH, OpenFlag, SetattrValid, Size } from "./abi.ts";
 import type {
   Attr,
   AttrReply,
   AttrTime,
-  DirEntry,
   EntryReply,
   NegativeEntryReply,
   OpenReply,
@@ -130,7 +129,8 @@ export function encodeOutHeader(len: number, error: number, unique: number): Uin
   return out;
 }
 
-function setU64(v: DataView, at: number, n: number): void {
+/** Write a u64 (given as a number up to 2^53) at `at`. */
+export function setU64(v: DataView, at: number, n: number): void {
   v.setUint32(at, n % TWO_32, true);
   v.setUint32(at + 4, Math.floor(n / TWO_32), true);
 }
@@ -195,7 +195,12 @@ export function encodeEntryOut(e: EntryReply | NegativeEntryReply): Uint8Array {
   return out;
 }
 
-function encodeEntryOutAt(v: DataView, at: number, e: EntryReply | NegativeEntryReply): void {
+/** Write a fuse_entry_out at `at` (a negative answer has node id 0). */
+export function encodeEntryOutAt(
+  v: DataView,
+  at: number,
+  e: EntryReply | NegativeEntryReply,
+): void {
   if ("negative" in e) {
     setTimeout64(v, at + 16, at + 32, e.entryTtlMs);
     return;
@@ -245,77 +250,6 @@ export function encodeStatfsOut(s: StatfsReply): Uint8Array {
   return out;
 }
 
-/** The kernel's INIT request. */
-export interface InitIn {
-  /** Kernel protocol major. */
-  major: number;
-  /** Kernel protocol minor. */
-  minor: number;
-  /** Kernel's max readahead. */
-  maxReadahead: number;
-  /** Capabilities the kernel offers (low 32 bits). */
-  flags: number;
-}
-
-/** Decode fuse_init_in. */
-export function decodeInitIn(r: BodyReader): InitIn {
-  return { major: r.u32(), minor: r.u32(), maxReadahead: r.u32(), flags: r.u32() };
-}
-
-/** What we answer to INIT. */
-export interface InitOut {
-  /** Our protocol major. */
-  major: number;
-  /** Negotiated minor. */
-  minor: number;
-  /** Max readahead. */
-  maxReadahead: number;
-  /** Capabilities we use (a subset of the kernel's). */
-  flags: number;
-  /** Max background requests. */
-  maxBackground: number;
-  /** Background requests at which the kernel reports congestion. */
-  congestionThreshold: number;
-  /** Max WRITE payload. */
-  maxWrite: number;
-  /** Timestamp granularity in ns. */
-  timeGran: number;
-  /** Max pages per request (with InitFlag.MAX_PAGES). */
-  maxPages: number;
-}
-
-/** Encode fuse_init_out. */
-export function encodeInitOut(o: InitOut): Uint8Array {
-  const out = new Uint8Array(Size.INIT_OUT);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, o.major, true);
-  v.setUint32(4, o.minor, true);
-  v.setUint32(8, o.maxReadahead, true);
-  v.setUint32(12, o.flags, true);
-  v.setUint16(16, o.maxBackground, true);
-  v.setUint16(18, o.congestionThreshold, true);
-  v.setUint32(20, o.maxWrite, true);
-  v.setUint32(24, o.timeGran, true);
-  v.setUint16(28, (o.flags & InitFlag.MAX_PAGES) ? o.maxPages : 0, true);
-  return out;
-}
-
-/** Decode fuse_init_out (for tests). */
-export function decodeInitOut(bytes: Uint8Array): InitOut {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return {
-    major: v.getUint32(0, true),
-    minor: v.getUint32(4, true),
-    maxReadahead: v.getUint32(8, true),
-    flags: v.getUint32(12, true),
-    maxBackground: v.getUint16(16, true),
-    congestionThreshold: v.getUint16(18, true),
-    maxWrite: v.getUint32(20, true),
-    timeGran: v.getUint32(24, true),
-    maxPages: v.getUint16(28, true),
-  };
-}
-
 /** Decode fuse_setattr_in into the changes it asks for. */
 export function decodeSetattrIn(r: BodyReader): SetAttrChanges {
   const valid = r.u32();
@@ -353,60 +287,6 @@ export function decodeGetattrIn(r: BodyReader): number | undefined {
 export function decodeFsyncIn(r: BodyReader): [number, boolean] {
   const fh = r.u64();
   return [fh, (r.u32() & FSYNC_FDATASYNC) !== 0];
-}
-
-/**
- * Packs directory entries (fuse_dirent or fuse_direntplus, each padded to 8
- * bytes) into a reply of at most `size` bytes.
- */
-export class DirentPacker {
-  private readonly buf: Uint8Array;
-  private readonly view: DataView;
-  /** Bytes used so far. */
-  used = 0;
-
-  /** Pack at most `size` bytes. */
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  /** Append an entry (with its lookup answer for READDIRPLUS); false when it does not fit. */
-  add(e: DirEntry, plus?: EntryReply | NegativeEntryReply): boolean {
-    const name = utf8.encode(e.name);
-    const head = (plus ? Size.ENTRY_OUT : 0) + Size.DIRENT_HEADER;
-    const len = (head + name.length + 7) & ~7;
-    if (this.used + len > this.buf.length) return false;
-    const at = this.used;
-    if (plus) encodeEntryOutAt(this.view, at, plus);
-    const d = at + (plus ? Size.ENTRY_OUT : 0);
-    setU64(this.view, d, e.ino);
-    setU64(this.view, d + 8, e.offset);
-    this.view.setUint32(d + 16, name.length, true);
-    this.view.setUint32(d + 20, (e.type & 0o170000) >>> 12, true);
-    this.buf.set(name, d + Size.DIRENT_HEADER);
-    this.used += len;
-    return true;
-  }
-
-  /** The packed entries. */
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.used);
-  }
-}
-
-/** Decode packed fuse_dirent records (for tests). */
-export function decodeDirents(bytes: Uint8Array): DirEntry[] {
-  const r = new BodyReader(bytes);
-  const out: DirEntry[] = [];
-  while (r.pos + Size.DIRENT_HEADER <= bytes.length) {
-    const start = r.pos;
-    const ino = r.u64(), offset = r.u64(), namelen = r.u32(), type = r.u32() << 12;
-    const name = utf8Decoder.decode(r.bytesView(namelen));
-    out.push({ ino, name, type, offset });
-    r.pos = start + ((Size.DIRENT_HEADER + namelen + 7) & ~7);
-  }
-  return out;
 }
 
 /** UTF-8 bytes of `s` followed by a NUL. */

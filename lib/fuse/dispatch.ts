@@ -13,13 +13,13 @@ import {
   decodeFsyncIn,
   decodeGetattrIn,
   decodeSetattrIn,
-  DirentPacker,
   encodeAttrOut,
   encodeEntryOut,
   encodeOpenOut,
   encodeStatfsOut,
   encodeU32Out,
 } from "./codec.ts";
+import { DirentPacker } from "./dirents.ts";
 import { Errno, FuseError } from "./errno.ts";
 import type { DirList, FileSystem, RequestContext } from "./ops.ts";
 

@@ -65,6 +65,13 @@ export async function mountChannel(
   try {
     info = await Deno.stat(mountpoint);
   } catch (e) {
+    if (e instanceof Deno.errors.NotConnected) {
+      throw new MountError(
+        `${mountpoint} is a dead FUSE mount (its server died); unmount it lazily first ` +
+          `(umount -l, or unmountPath with lazy)`,
+        { errno: Errno.ENOTCONN, cause: e },
+      );
+    }
     throw new MountError(`cannot mount on ${mountpoint}: ${(e as Error).message}`, { cause: e });
   }
   if (!info.isDirectory) throw new MountError(`cannot mount on ${mountpoint}: not a directory`);
@@ -232,12 +239,36 @@ export async function unmountPath(mountpoint: string, options: UnmountOptions = 
   throw new MountError(`cannot unmount ${mountpoint}: ${text}`);
 }
 
-/** Whether `path` is a mountpoint now (per /proc/self/mountinfo). */
-export async function isMounted(path: string): Promise<boolean> {
+/** The mountinfo line fields of the mount at `path`, or undefined when nothing is mounted there. */
+async function mountInfo(path: string): Promise<string[] | undefined> {
   const info = await Deno.readTextFile("/proc/self/mountinfo");
   const escaped = path.replace(
     /[ \t\n\\]/g,
     (ch) => `\\${ch.charCodeAt(0).toString(8).padStart(3, "0")}`,
   );
-  return info.split("\n").some((line) => line.split(" ")[4] === escaped);
+  return info.split("\n").map((line) => line.split(" ")).findLast((f) => f[4] === escaped);
+}
+
+/** Whether `path` is a mountpoint now (per /proc/self/mountinfo). */
+export async function isMounted(path: string): Promise<boolean> {
+  return (await mountInfo(path)) !== undefined;
+}
+
+/**
+ * Raise the kernel readahead of the mount at `mountpoint` to `bytes` (FUSE
+ * mounts start at 128 KiB whatever INIT says, which caps sequential reads at
+ * 128 KiB requests). Needs root; false when it could not be set.
+ */
+export async function setReadahead(mountpoint: string, bytes: number): Promise<boolean> {
+  const device = (await mountInfo(mountpoint))?.[2];
+  if (!device) return false;
+  try {
+    await Deno.writeTextFile(
+      `/sys/class/bdi/${device}/read_ahead_kb`,
+      String(Math.floor(bytes / 1024)),
+    );
+    return true;
+  } catch {
+    return false;
+  }
 }

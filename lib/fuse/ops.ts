@@ -23,6 +23,10 @@
  *   changes behind its back (a remote change, `name.tc` became `name`), tell
  *   it through the {@linkcode Notifier} (`init` receives it, and so does the
  *   {@linkcode FuseServer} handle).
+ * - The process serving a mount must not use it synchronously: a `*Sync`
+ *   file call, `FsFile.close()` or a child spawned with its cwd inside the
+ *   mount blocks the event loop that would answer the kernel (a deadlock).
+ *   Async Deno file APIs are fine: they run on other threads.
  * - `open` without `keepCache` drops the kernel page cache of the file; set
  *   `keepCache: true` once the content is stable, or reads in progress by
  *   other processes lose their cached pages mid-read.
@@ -40,6 +44,7 @@ export {
   MountBusyError,
   MountError,
 } from "./errno.ts";
+export type { FuseServer, MountOptions, UnmountOptions } from "./server.ts";
 
 /** An inode number; {@linkcode ROOT_INO} is the mount's root directory. */
 export type Ino = number;
@@ -250,7 +255,10 @@ export interface InitInfo {
 /**
  * Tells the kernel its caches are stale. Each call resolves true when the
  * kernel applied it and false when it did not (for example the name or inode
- * was not cached, or the mount is gone). Safe to call from inside a request.
+ * was not cached, or the mount is gone). The kernel applies an entry
+ * notification under the directory's lock, so it waits for requests in flight
+ * on that directory: a request handler may call it but must not await it
+ * (the request would wait on itself).
  */
 export interface Notifier {
   /** Forget the cached name `name` in directory `parent` (and its negative entry). */
@@ -391,55 +399,4 @@ export interface FileSystem {
   ): Promise<void>;
   /** Remove extended attribute `name`. */
   removexattr?(ctx: RequestContext, ino: Ino, name: string): Promise<void>;
-}
-
-/** How to mount; every field is optional. */
-export interface MountOptions {
-  /** File system name shown in /proc/mounts (default "fuse"). */
-  fsName?: string;
-  /** Subtype: the mount shows as `fuse.<subtype>` (default none). */
-  subtype?: string;
-  /** Let other users than the mounter in (`allow_other`; default false). */
-  allowOther?: boolean;
-  /** Let the kernel check permissions from mode/uid/gid (`default_permissions`; default true). */
-  defaultPermissions?: boolean;
-  /** Mount read-only. */
-  readOnly?: boolean;
-  /**
-   * "fusermount": through `fusermount3` with `auto_unmount`, so the mount goes
-   * away when this process dies, even by SIGKILL (default). "syscall": mount(2)
-   * directly (root only); after SIGKILL such a mount stays until `umount -l`.
-   */
-  method?: "fusermount" | "syscall";
-  /** Largest WRITE the kernel may send (default 1 MiB; clamped to 4 KiB..1 MiB). */
-  maxWrite?: number;
-  /** Largest readahead (default 1 MiB). */
-  maxReadahead?: number;
-  /** Ask for READDIRPLUS when the file system's readdir uses `addPlus` (default false). */
-  readdirplus?: boolean;
-  /** Requests the kernel keeps in flight in the background (default 64). */
-  maxBackground?: number;
-  /** Called with errors that answered EIO and with failures of the channel itself. */
-  onError?: (error: unknown, context: { opcode: string; unique: number }) => void;
-}
-
-/** Options of {@linkcode FuseServer.unmount}. */
-export interface UnmountOptions {
-  /** Detach even while busy; the mount disappears once unused (`umount -l`). */
-  lazy?: boolean;
-}
-
-/** A mounted, running file system. */
-export interface FuseServer {
-  /** Absolute path of the mountpoint. */
-  readonly mountpoint: string;
-  /** Tells the kernel its caches are stale. */
-  readonly notifier: Notifier;
-  /** Resolves when the session has ended (unmounted from here or elsewhere). */
-  readonly closed: Promise<void>;
-  /**
-   * Unmount and wait for the session to end. Rejects with a `MountBusyError`
-   * (errno EBUSY) when files are open, unless `lazy`.
-   */
-  unmount(options?: UnmountOptions): Promise<void>;
 }

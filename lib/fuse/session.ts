@@ -8,9 +8,6 @@
  */
 
 import {
-  FUSE_KERNEL_MINOR_VERSION,
-  FUSE_KERNEL_VERSION,
-  FUSE_MIN_MINOR_VERSION,
   InitFlag,
   MAX_MAX_PAGES,
   NotifyCode,
@@ -24,15 +21,14 @@ import { Channel } from "./channel.ts";
 import {
   BodyReader,
   decodeInHeader,
-  decodeInitIn,
   encodeEntryNotify,
-  encodeInitOut,
   encodeInvalInode,
   type InHeader,
 } from "./codec.ts";
 import { handlers } from "./dispatch.ts";
-import { Errno, FuseError, MountError } from "./errno.ts";
-import { mountChannel, type MountedChannel, unmountPath } from "./mount.ts";
+import { decodeInitIn, encodeInitOut, negotiateInit, RETRY_INIT_OUT } from "./init.ts";
+import { Errno, errnoName, FuseError, MountError } from "./errno.ts";
+import { mountChannel, type MountedChannel, setReadahead, unmountPath } from "./mount.ts";
 import type {
   FileSystem,
   FuseServer,
@@ -43,9 +39,6 @@ import type {
 } from "./ops.ts";
 
 const MIB = 1024 * 1024;
-/** Capabilities asked for when the kernel offers them. WRITEBACK_CACHE stays off: a write reaches the file system before write(2) returns. */
-const WANTED_FLAGS = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES |
-  InitFlag.AUTO_INVAL_DATA | InitFlag.PARALLEL_DIROPS | InitFlag.MAX_PAGES;
 /** Requests read concurrently (each a blocking read on its own thread). */
 const READERS = 2;
 
@@ -61,6 +54,8 @@ export class Session implements FuseServer {
   private readonly channel: Channel;
   private readonly pending = new Map<number, AbortController>();
   private readonly maxWrite: number;
+  /** Readahead wanted, in bytes (INIT can only lower the kernel's 128 KiB start; see setReadahead). */
+  readonly wantedReadahead: number;
   private readonly ended = new AbortController();
 
   /** Serve `fs` over `mounted`; the read loop starts at once. */
@@ -83,6 +78,7 @@ export class Session implements FuseServer {
       delete: (parent, child, name) =>
         ch.notify(NotifyCode.DELETE, encodeEntryNotify(parent, name, child)),
     };
+    this.wantedReadahead = options.maxReadahead ?? MIB;
     this.ready = new Promise((resolve) => this.markReady = resolve);
     this.closed = this.run();
   }
@@ -105,6 +101,7 @@ export class Session implements FuseServer {
     this.markReady(false);
     this.ended.abort(new FuseError(Errno.ENODEV, "the FUSE session ended"));
     for (const c of this.pending.values()) c.abort(this.ended.signal.reason);
+    this.channel.shutdown();
     this.mounted.close();
     try {
       await this.fs.destroy?.();
@@ -163,13 +160,26 @@ export class Session implements FuseServer {
     promise.then(
       (parts) => {
         this.pending.delete(h.unique);
-        if (parts !== null) this.channel.reply(h.unique, 0, parts);
+        if (parts !== null) this.send(h, 0, parts);
       },
       (e) => {
         this.pending.delete(h.unique);
-        this.channel.reply(h.unique, this.errnoOf(e, h, controller.signal), []);
+        this.send(h, this.errnoOf(e, h, controller.signal), []);
       },
     );
+  }
+
+  /** Reply; a refusal other than "interrupted, gone" means a malformed reply: report it. */
+  private send(h: InHeader, error: number, parts: Uint8Array[]): void {
+    const failed = this.channel.reply(h.unique, error, parts);
+    if (failed !== 0 && failed !== Errno.ENOENT) {
+      const bytes = parts.reduce((n, p) => n + p.length, 0);
+      this.report(
+        new FuseError(failed, `the kernel refused a ${bytes}-byte reply (${errnoName(failed)})`),
+        opcodeName(h.opcode),
+        h.unique,
+      );
+    }
   }
 
   private errnoOf(e: unknown, h: InHeader, signal: AbortSignal): number {
@@ -186,49 +196,30 @@ export class Session implements FuseServer {
 
   private async init(h: InHeader, body: BodyReader): Promise<void> {
     const kernel = decodeInitIn(body);
-    if (kernel.major > FUSE_KERNEL_VERSION) {
-      // The kernel retries INIT with our major.
-      this.channel.reply(h.unique, 0, [encodeInitOut({
-        major: FUSE_KERNEL_VERSION,
-        minor: FUSE_KERNEL_MINOR_VERSION,
-        maxReadahead: 0,
-        flags: 0,
-        maxBackground: 0,
-        congestionThreshold: 0,
-        maxWrite: 0,
-        timeGran: 0,
-        maxPages: 0,
-      })]);
+    const agreed = negotiateInit(kernel, {
+      maxWrite: this.maxWrite,
+      maxReadahead: this.wantedReadahead,
+      maxBackground: this.options.maxBackground ?? 64,
+      readdirplus: this.options.readdirplus === true,
+    });
+    if (agreed === "retry") {
+      this.channel.reply(h.unique, 0, [encodeInitOut(RETRY_INIT_OUT)]);
       return;
     }
-    if (kernel.major < FUSE_KERNEL_VERSION || kernel.minor < FUSE_MIN_MINOR_VERSION) {
-      this.report(
-        new FuseError(
-          Errno.EPROTO,
-          `FUSE kernel protocol ${kernel.major}.${kernel.minor} is too old`,
-        ),
-        "INIT",
-        h.unique,
-      );
+    if (agreed === "too old") {
+      const why =
+        `FUSE kernel protocol ${kernel.major}.${kernel.minor} is too old (7.23 or newer needed)`;
+      this.report(new FuseError(Errno.EPROTO, why), "INIT", h.unique);
       this.channel.reply(h.unique, Errno.EPROTO, []);
       return;
     }
-    const plus = this.options.readdirplus === true;
-    const wanted = WANTED_FLAGS | (plus ? InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO : 0);
-    const flags = kernel.flags & wanted;
-    const maxBackground = this.options.maxBackground ?? 64;
-    const maxWrite = flags & InitFlag.MAX_PAGES
-      ? this.maxWrite
-      : Math.min(this.maxWrite, 32 * PAGE_SIZE);
-    const minor = Math.min(kernel.minor, FUSE_KERNEL_MINOR_VERSION);
-    const maxReadahead = Math.min(kernel.maxReadahead, this.options.maxReadahead ?? MIB);
     try {
       await this.fs.init?.({
-        protoMajor: FUSE_KERNEL_VERSION,
-        protoMinor: minor,
-        maxWrite,
-        maxReadahead,
-        readdirplus: (flags & InitFlag.DO_READDIRPLUS) !== 0,
+        protoMajor: agreed.major,
+        protoMinor: agreed.minor,
+        maxWrite: agreed.maxWrite,
+        maxReadahead: this.wantedReadahead,
+        readdirplus: (agreed.flags & InitFlag.DO_READDIRPLUS) !== 0,
         notifier: this.notifier,
       });
     } catch (e) {
@@ -236,17 +227,7 @@ export class Session implements FuseServer {
       this.channel.reply(h.unique, e instanceof FuseError ? e.errno : Errno.EIO, []);
       return;
     }
-    this.channel.reply(h.unique, 0, [encodeInitOut({
-      major: FUSE_KERNEL_VERSION,
-      minor,
-      maxReadahead,
-      flags,
-      maxBackground,
-      congestionThreshold: Math.max(1, Math.floor((maxBackground * 3) / 4)),
-      maxWrite,
-      timeGran: 1,
-      maxPages: Math.ceil(maxWrite / PAGE_SIZE),
-    })]);
+    this.channel.reply(h.unique, 0, [encodeInitOut(agreed)]);
     this.markReady(true);
   }
 }
@@ -265,5 +246,6 @@ export async function mountFileSystem(
   if (!(await session.ready)) {
     throw new MountError(`the FUSE session at ${mounted.mountpoint} ended during INIT`);
   }
+  if (Deno.uid() === 0) await setReadahead(mounted.mountpoint, session.wantedReadahead);
   return session;
 }

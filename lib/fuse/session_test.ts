@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import { assertFuseAvailable } from "../../tests/services/mod.ts";
-import { MountBusyError } from "./errno.ts";
+import { Errno, FuseError, MountBusyError } from "./errno.ts";
 import { isMounted } from "./mount.ts";
 import { ROOT_INO } from "./ops.ts";
 import { MemFs } from "./testing/memfs.ts";
@@ -15,6 +15,8 @@ Deno.test("real tools work on a mounted memfs", async () => {
   fs.putFile(ROOT_INO, "hello.txt", enc.encode("hello\n"));
   await withMount(fs, async (mnt) => {
     assertEquals(await shOk("cat hello.txt", mnt), "hello\n");
+    // No statfs method: the session answers an empty file system with 4 KiB blocks.
+    assertEquals(await shOk("stat -f -c '%S %b' .", mnt), "4096 0\n");
     await shOk(
       "mkdir -p d/e && printf abc > d/e/f && cp hello.txt d/copy && mv d/copy d/moved && " +
         "ln -s ../hello.txt d/link && ln d/e/f d/hard",
@@ -150,15 +152,103 @@ Deno.test("unmount: EBUSY while a file is open, then a clean end of the session"
   const fs = new MemFs();
   fs.putFile(ROOT_INO, "f", enc.encode("x"));
   await withMount(fs, async (mnt, server) => {
-    const file = await Deno.open(`${mnt}/f`);
+    // Another process holds the file open (this one must not: closing it would
+    // block the event loop that answers the FLUSH).
+    const holder = new Deno.Command("bash", {
+      args: ["-c", `exec 3< '${mnt}/f'; echo open; exec sleep 60`],
+      stdout: "piped",
+    }).spawn();
+    const reader = holder.stdout.getReader();
+    assertEquals(dec.decode((await reader.read()).value), "open\n");
+    reader.releaseLock();
     try {
       await assertRejects(() => server.unmount(), MountBusyError, "busy");
       assert(await isMounted(server.mountpoint));
     } finally {
-      file.close();
+      holder.kill("SIGKILL");
+      await holder.status;
+      await holder.stdout.cancel();
     }
     await server.unmount();
     assert(!(await isMounted(server.mountpoint)));
     assert(fs.destroyed);
+  });
+});
+
+Deno.test("errors: FuseError gives its errno, others EIO through onError, absent ops ENOSYS", async () => {
+  await assertFuseAvailable();
+  const fs = new MemFs();
+  fs.putFile(ROOT_INO, "denied", enc.encode("x"));
+  fs.putFile(ROOT_INO, "broken", enc.encode("x"));
+  const inner = fs.open.bind(fs);
+  fs.open = (ctx, ino) => {
+    if (ino === fs.resolve("denied")) throw new FuseError(Errno.EACCES);
+    if (ino === fs.resolve("broken")) throw new Error("disk on fire");
+    return inner(ctx, ino);
+  };
+  const seen: string[] = [];
+  await withMount(fs, async (mnt) => {
+    const r = await sh(
+      `cat denied; cat broken; python3 -c "import os; os.getxattr('denied', 'user.x')"`,
+      mnt,
+    );
+    assert(r.stderr.includes("denied: Permission denied"), r.stderr);
+    assert(r.stderr.includes("broken: Input/output error"), r.stderr);
+    // No getxattr: ENOSYS, which the kernel reports to callers as "not supported".
+    assert(r.stderr.includes("Operation not supported"), r.stderr);
+  }, { onError: (e, where) => seen.push(`${where.opcode}: ${(e as Error).message}`) });
+  assertEquals(seen, ["OPEN: disk on fire"]);
+});
+
+Deno.test("READDIRPLUS lists with attributes, and FORGET releases unlinked inodes", async () => {
+  await assertFuseAvailable();
+  const fs = new MemFs();
+  for (let i = 0; i < 300; i++) fs.putFile(ROOT_INO, `f${i}`, new Uint8Array(i));
+  await withMount(fs, async (mnt) => {
+    // Plain ls only reads the directory: entries known afterwards came by READDIRPLUS.
+    assertEquals((await shOk("ls", mnt)).split("\n").length, 301);
+    const ino = fs.resolve("f7");
+    assert(fs.node(ino).lookups > 0, "listed entries were looked up");
+    const listing = await shOk("ls -l --time-style=+ | tail -n +2 | awk '{print $5, $6}'", mnt);
+    const sizes = new Map(
+      listing.trim().split("\n").map((l) => l.split(" ")).map(([size, name]) => [name, size]),
+    );
+    assertEquals(sizes.size, 300);
+    assertEquals(sizes.get("f299"), "299");
+    await shOk("rm f7", mnt);
+    // The kernel forgets the unlinked inode (FORGET or BATCH_FORGET) and memfs drops it.
+    const deadline = Date.now() + 10_000;
+    while (fs.nodes.has(ino) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert(!fs.nodes.has(ino), "the unlinked inode was never forgotten");
+  }, { readdirplus: true });
+});
+
+Deno.test("tar, rsync, git, sqlite3 and mmap work on a mounted memfs", async () => {
+  await assertFuseAvailable();
+  const fs = new MemFs();
+  const src = new URL(".", import.meta.url).pathname;
+  await withMount(fs, async (mnt) => {
+    await shOk(`tar -C '${src}' -cf - . | tar -xf - -C . && diff -r '${src}' .`, mnt);
+    await shOk(`mkdir r && rsync -a '${src}' r/ && diff -r '${src}' r`, mnt);
+    const git = await shOk(
+      "git init -q g && cp -r testing g/ && cd g && git add . && " +
+        "git -c user.email=t@t -c user.name=t commit -qm one && git status --porcelain && " +
+        "git log --oneline | wc -l",
+      mnt,
+    );
+    assertEquals(git, "1\n");
+    const sql = await shOk(
+      "sqlite3 db 'create table t(x); begin; insert into t values (1), (2); commit; " +
+        "pragma integrity_check; select count(*) from t;'",
+      mnt,
+    );
+    assertEquals(sql, "ok\n2\n");
+    const mmap = await shOk(
+      `python3 -c "import os, mmap; f = os.open('mm', os.O_CREAT | os.O_RDWR); ` +
+        `os.ftruncate(f, 8192); m = mmap.mmap(f, 8192); m[0:5] = b'hello'; m.flush()"`,
+      mnt,
+    );
+    assertEquals(mmap, "");
+    assertEquals(dec.decode(fs.node(fs.resolve("mm")).data.subarray(0, 5)), "hello");
   });
 });

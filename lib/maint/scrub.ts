@@ -22,6 +22,14 @@ export interface ScrubOptions {
   sample?: number;
   /** Told after each chunk; awaited (a worker heartbeats here). */
   onProgress?: (p: ScrubProgress) => void | Promise<void>;
+  /**
+   * How long deleted files stay restorable, in days (`sync.trash_days`).
+   * Deleted files older than this are not verified: garbage collection may
+   * have swept their content, which is not damage. Default: verify them all.
+   */
+  trashDays?: number;
+  /** The time the run starts (default now); ages are measured from it. */
+  now?: number;
 }
 
 /** How far a scrub is. */
@@ -62,7 +70,7 @@ export interface ScrubReport {
 
 /**
  * Verify the chunks of every head version (live files, conflict versions
- * and deleted files whose content the trash keeps). Errors other than
+ * and deleted files whose content the trash keeps, see `trashDays`). Errors other than
  * failed verification or missing objects (e.g. the store being down) are
  * thrown, so a worker retries the task rather than reporting false damage.
  */
@@ -76,7 +84,12 @@ export async function scrubRepository(
   }
   const ns = await repo.refresh();
   const versions: PathVersion[] = [];
-  for (const path of ns.allPaths()) versions.push(...ns.heads(path));
+  const trashCutoff = opts.trashDays === undefined
+    ? -Infinity
+    : (opts.now ?? Date.now()) - opts.trashDays * 86_400_000;
+  for (const path of ns.allPaths()) {
+    for (const v of ns.heads(path)) if (!v.deleted || v.time >= trashCutoff) versions.push(v);
+  }
   const damaged: Damage[] = [];
   const refs = await referencesOf(repo, versions, opts.concurrency ?? 8, (v, err) => {
     damaged.push({

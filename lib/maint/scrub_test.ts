@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { bytesOf, onBothBackends, storeBytes } from "../../tests/fixtures/maint.ts";
+import { bytesOf, deleteFile, onBothBackends, storeBytes } from "../../tests/fixtures/maint.ts";
 import { chunkKey, packKey } from "../repo/layout.ts";
 import { Namespace, type Repository } from "../repo/mod.ts";
 import { scrubRepository } from "./scrub.ts";
@@ -50,5 +50,17 @@ onBothBackends("scrub", {
     assert(missing.damaged.some((d) => d.chunkId === victim.id && /missing/.test(d.error)));
     const sampled = await scrubRepository(repo, { sample: 0.5 });
     assert(sampled.checked <= sampled.referenced);
+  },
+  "deleted files past the trash retention are not verified": async (repo) => {
+    const ns = new Namespace();
+    await storeBytes(repo, ns, DEV, "/old.bin", bytesOf(4, 12_000));
+    const chunk = (await repo.manifestOf(ns.get("/old.bin")!)).chunks[0];
+    await deleteFile(repo, ns, DEV, "/old.bin");
+    // What garbage collection does to a deleted file once the trash no longer keeps it.
+    await repo.store.delete(chunkKey(chunk.id));
+    const later = Date.now() + 60_000;
+    assertEquals((await scrubRepository(repo, { trashDays: 0, now: later })).damaged, []);
+    const kept = await scrubRepository(repo, { trashDays: 1, now: later });
+    assertEquals(kept.damaged.map((d) => d.chunkId), [chunk.id], "still in the trash: damage");
   },
 });

@@ -34,6 +34,14 @@ export const OUTCOMES = ["ok", "error"] as const;
 /** One of {@linkcode OUTCOMES}. */
 export type Outcome = typeof OUTCOMES[number];
 
+/**
+ * How a queued task ended: "fenced" when it came from a deposed coordinator
+ * and was dropped unrun (or stopped before its next write).
+ */
+export const TASK_OUTCOMES = ["ok", "error", "fenced"] as const;
+/** One of {@linkcode TASK_OUTCOMES}. */
+export type TaskOutcome = typeof TASK_OUTCOMES[number];
+
 /** How a hydration ended: "cancelled" when the reader went away or it was aborted. */
 export const HYDRATION_OUTCOMES = ["ok", "error", "cancelled"] as const;
 /** One of {@linkcode HYDRATION_OUTCOMES}. */
@@ -184,13 +192,15 @@ export interface TcfsMetrics {
   /** `tcfs_grpc_request_seconds{method,code}`: daemon API calls; streams count when they end. */
   readonly grpcRequestSeconds: Histogram<{ method: string; code: GrpcCode }>;
   /** `tcfs_tasks_total{kind,outcome}`: queued tasks finished by workers. */
-  readonly tasks: Counter<{ kind: TaskKind; outcome: Outcome }>;
+  readonly tasks: Counter<{ kind: TaskKind; outcome: TaskOutcome }>;
   /** `tcfs_task_seconds{kind}`: time to run one queued task. */
   readonly taskSeconds: Histogram<{ kind: TaskKind }>;
   /** `tcfs_task_redeliveries_total{kind}`: tasks received again after a failed or lost attempt. */
   readonly taskRedeliveries: Counter<{ kind: TaskKind }>;
   /** `tcfs_dead_letters_total{kind}`: tasks given up on after their last attempt. */
   readonly deadLetters: Counter<{ kind: TaskKind }>;
+  /** `tcfs_scrub_damaged_total`: damaged chunks and manifests found by scrub tasks. */
+  readonly scrubDamaged: Counter;
   /** `tcfs_chunk_cache_hits_total`: chunk reads answered from the local chunk cache. */
   readonly chunkCacheHits: Counter;
   /** `tcfs_chunk_cache_misses_total`: chunks the cache fetched from the repository. */
@@ -271,10 +281,10 @@ export function createTcfsMetrics(registry: Registry = new Registry()): TcfsMetr
       labels: { method: GRPC_METHOD_PATTERN, code: GRPC_CODES },
       buckets: GRPC_SECONDS_BUCKETS,
     }),
-    tasks: registry.counter<{ kind: TaskKind; outcome: Outcome }>({
+    tasks: registry.counter<{ kind: TaskKind; outcome: TaskOutcome }>({
       name: "tcfs_tasks_total",
-      help: "Queued tasks finished by kind and outcome.",
-      labels: { kind: TASK_KINDS, outcome: OUTCOMES },
+      help: "Queued tasks finished by kind and outcome (fenced: from a deposed coordinator).",
+      labels: { kind: TASK_KINDS, outcome: TASK_OUTCOMES },
     }),
     taskSeconds: registry.histogram<{ kind: TaskKind }>({
       name: "tcfs_task_seconds",
@@ -291,6 +301,10 @@ export function createTcfsMetrics(registry: Registry = new Registry()): TcfsMetr
       name: "tcfs_dead_letters_total",
       help: "Queued tasks given up on after their last attempt.",
       labels: { kind: TASK_KINDS },
+    }),
+    scrubDamaged: registry.counter({
+      name: "tcfs_scrub_damaged_total",
+      help: "Damaged chunks and manifests found by scrub tasks (see the worker log for which).",
     }),
     chunkCacheHits: registry.counter({
       name: "tcfs_chunk_cache_hits_total",

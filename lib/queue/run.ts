@@ -14,6 +14,7 @@
 
 import { configuredS3Options, deviceId, openConfiguredRepository } from "../app/mod.ts";
 import type { Config } from "../config/mod.ts";
+import type { Repository } from "../repo/mod.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import {
@@ -21,9 +22,10 @@ import {
   instrumentStore,
   type MetricsServer,
   serveMetrics,
+  type TcfsMetrics,
 } from "../metrics/mod.ts";
 import { openStore } from "../storage/mod.ts";
-import { connectQueue } from "./connect.ts";
+import { connectQueue, type QueueConnection } from "./connect.ts";
 import { ingestHandler } from "./ingest.ts";
 import type { TaskHandlers } from "./task.ts";
 import { runWorker, type WorkerSummary } from "./worker.ts";
@@ -34,8 +36,32 @@ export interface WorkerProcessOptions {
   config: Config;
   /** Logger. */
   log: Logger;
-  /** Handlers of other task kinds, beside the built-in `ingest`. */
-  handlers?: TaskHandlers;
+  /** Plugs in the other task kinds, beside the built-in `ingest`, once all is open. */
+  extend?: (env: WorkerEnvironment) => Promise<WorkerExtension>;
+}
+
+/** What a worker process has open, for the task kinds plugged into it. */
+export interface WorkerEnvironment {
+  /** Effective configuration. */
+  config: Config;
+  /** Logger. */
+  log: Logger;
+  /** The repository, opened as this worker's device. */
+  repo: Repository;
+  /** This worker's device id. */
+  device: string;
+  /** The NATS connection, streams ensured. */
+  queue: QueueConnection;
+  /** The worker's metrics. */
+  metrics: TcfsMetrics;
+}
+
+/** Task kinds plugged into a worker process. */
+export interface WorkerExtension {
+  /** Their handlers. */
+  handlers: TaskHandlers;
+  /** Stop what they run beside the tasks and release what they hold (after the worker stops). */
+  close(): Promise<void>;
 }
 
 /** Run until a stop signal; returns what the worker did. */
@@ -56,6 +82,19 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<Work
     openSource: async (url) =>
       instrumentStore(await openStore(url, configuredS3Options(config)), metrics),
     concurrency: config.transfer.concurrency,
+  });
+  const extension = await opts.extend?.({
+    config,
+    log,
+    repo,
+    device,
+    queue,
+    metrics,
+  }).catch(async (err) => {
+    await ingest.close();
+    await queue.close();
+    await repo.store.close();
+    throw err;
   });
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -83,7 +122,7 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<Work
     });
     const summary = await runWorker({
       js: queue.js,
-      handlers: { ...opts.handlers, ingest: ingest.handler },
+      handlers: { ...extension?.handlers, ingest: ingest.handler },
       concurrency: config.worker.concurrency,
       maxAttempts: config.worker.max_attempts,
       ackWaitMs: config.worker.ack_wait_seconds * 1000,
@@ -99,6 +138,7 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<Work
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGINT", onSignal);
     await http?.shutdown();
+    await extension?.close();
     await ingest.close();
     await queue.close();
     await repo.store.close();

@@ -80,6 +80,14 @@ export interface TaskContext {
   attempt: number;
   /** Logger for the task. */
   log: Logger;
+  /** The message's NATS headers (e.g. a coordinator's fencing token), if it had any. */
+  headers?: TaskHeaders;
+}
+
+/** Read access to a task message's NATS headers. */
+export interface TaskHeaders {
+  /** The value of header `name` (empty when absent). */
+  get(name: string): string;
 }
 
 /** Runs one task of kind `K`; resolves when done, throws to have it retried. */
@@ -88,8 +96,14 @@ export type TaskHandler<K extends TaskKind> = (task: Task<K>, ctx: TaskContext) 
 /** The handler of each kind a worker runs; a kind without one fails its tasks (and retries). */
 export type TaskHandlers = { [K in TaskKind]?: TaskHandler<K> };
 
+/**
+ * Running the task again cannot change its outcome (e.g. a scrub that found
+ * damage): it goes to the dead-letter stream at once, with this message.
+ */
+export class PermanentTaskError extends IntegrityError {}
+
 /** A task that can never succeed as sent (malformed, unknown kind): dead-lettered at once. */
-export class MalformedTaskError extends IntegrityError {}
+export class MalformedTaskError extends PermanentTaskError {}
 
 /** Make a task; its id is derived from kind and payload, so the same work gets the same id. */
 export async function newTask<K extends TaskKind>(

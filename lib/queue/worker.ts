@@ -8,19 +8,23 @@
  * last attempt the task goes to `SYNC_TASKS_DLQ` with its error, and only
  * then is the original acknowledged, so a task is never lost between the
  * two. Handlers must be idempotent: any task may run more than once.
+ * A handler that throws FencedOutError (its task came from a deposed
+ * coordinator) has the task dropped: acknowledged, logged and counted as
+ * `fenced`, never retried. One that throws PermanentTaskError has it
+ * dead-lettered at once.
  *
  * @module
  */
 
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { NotImplementedError, TcfsError } from "../errors.ts";
+import { FencedOutError, NotImplementedError, TcfsError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorKind, type TcfsMetrics } from "../metrics/mod.ts";
 import { deadLetterSubject, TASKS_STREAM, WORKER_CONSUMER } from "./streams.ts";
 import {
   type AnyTask,
   decodeTask,
-  MalformedTaskError,
+  PermanentTaskError,
   type TaskContext,
   type TaskHandler,
   type TaskHandlers,
@@ -63,6 +67,8 @@ export interface WorkerSummary {
   deadLettered: number;
   /** Tasks handed back unfinished at stop. */
   returned: number;
+  /** Tasks dropped because they came from a deposed coordinator (a FencedOutError). */
+  fenced: number;
 }
 
 /** A dead letter as stored on `dlq.tasks.<kind>`. */
@@ -95,7 +101,7 @@ const PROGRESS_MIN_GAP_MS = 1_000;
 /** Run tasks until `opts.signal` aborts; see the module documentation. */
 export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   const { js, signal, log } = opts;
-  const summary: WorkerSummary = { ok: 0, failed: 0, deadLettered: 0, returned: 0 };
+  const summary: WorkerSummary = { ok: 0, failed: 0, deadLettered: 0, returned: 0, fenced: 0 };
   const consumer = await js.consumers.get(TASKS_STREAM, WORKER_CONSUMER);
   const running = new Map<Promise<void>, AbortController>();
   const stopped = new Promise<void>((resolve) => {
@@ -189,6 +195,7 @@ async function runOne(
     signal,
     attempt,
     log: log.child(`task ${kind} ${task.id}`),
+    headers: msg.headers,
     progress() {
       const now = Date.now();
       if (now - lastProgress < PROGRESS_MIN_GAP_MS) return;
@@ -205,6 +212,16 @@ async function runOne(
     summary.ok++;
     metrics?.tasks.inc({ kind, outcome: "ok" });
   } catch (err) {
+    if (err instanceof FencedOutError) {
+      // Its coordinator was deposed: the new leader schedules its own run, so drop this one.
+      await msg.ackAck();
+      summary.fenced++;
+      metrics?.tasks.inc({ kind, outcome: "fenced" });
+      ctx.log.warn("task dropped: it comes from a deposed coordinator", {
+        error: err.message,
+      });
+      return;
+    }
     metrics?.tasks.inc({ kind, outcome: "error" });
     if (signal.aborted) {
       // Cut off by a stop: not the task's fault, let another worker run it now.
@@ -213,7 +230,7 @@ async function runOne(
       return;
     }
     summary.failed++;
-    if (attempt >= opts.maxAttempts || err instanceof MalformedTaskError) {
+    if (attempt >= opts.maxAttempts || err instanceof PermanentTaskError) {
       await deadLetter(msg, task, err, opts);
       summary.deadLettered++;
     } else {

@@ -1,4 +1,4 @@
-import { connect } from "@nats-io/transport-node";
+import { connect, headers } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
 import { startNats } from "../../tests/services/mod.ts";
@@ -14,7 +14,15 @@ import {
   TASKS_STREAM,
   WORKER_CONSUMER,
 } from "./streams.ts";
-import { decodeTask, encodeTask, MalformedTaskError, newTask, type TaskHandlers } from "./task.ts";
+import { FencedOutError } from "../errors.ts";
+import {
+  decodeTask,
+  encodeTask,
+  MalformedTaskError,
+  newTask,
+  PermanentTaskError,
+  type TaskHandlers,
+} from "./task.ts";
 import { runWorker, type WorkerOptions } from "./worker.ts";
 
 const quiet = new Logger({ level: "error", sink: () => {} });
@@ -133,6 +141,43 @@ Deno.test("failing tasks are retried, then dead-lettered with their error; bad o
     assertEquals(metrics.deadLetters.value({ kind: "gc" }), 1);
     assertEquals(metrics.taskRedeliveries.value({ kind: "gc" }), 2);
     assertEquals(metrics.tasks.value({ kind: "gc", outcome: "error" }), 3);
+  });
+});
+
+Deno.test("fenced-out tasks are dropped unretried; permanent failures dead-letter at once", async () => {
+  await withQueue(async ({ js, jsm }) => {
+    const metrics = createTcfsMetrics();
+    const seen: string[] = [];
+    const handlers: TaskHandlers = {
+      compact: (_task, ctx) => {
+        seen.push(`compact ${ctx.headers?.get("Tcfs-Fence-Token")}`);
+        return Promise.reject(new FencedOutError("token 1 is stale"));
+      },
+      scrub: () => {
+        seen.push("scrub");
+        return Promise.reject(new PermanentTaskError("scrub found 1 damaged object(s)"));
+      },
+    };
+    const compact = await newTask("compact", {});
+    const h = headers();
+    h.set("Tcfs-Fence-Token", "1");
+    await js.publish("tasks.compact", encodeTask(compact), { msgID: compact.id, headers: h });
+    assert(await enqueueTask(js, await newTask("scrub", {})));
+    const summary = await workUntil(
+      { js, handlers, concurrency: 2, maxAttempts: 3, ackWaitMs: 5_000, retryDelayMs: 20, metrics },
+      async () => {
+        const s = await queueStatus(jsm);
+        return s.deadLetters === 1 && s.tasks === 0;
+      },
+    );
+    assertEquals(seen.sort(), ["compact 1", "scrub"], "each ran once");
+    assertEquals(summary.fenced, 1);
+    assertEquals(summary.deadLettered, 1);
+    assertEquals(metrics.tasks.value({ kind: "compact", outcome: "fenced" }), 1);
+    const [letter] = await listDeadLetters(jsm);
+    assertEquals(letter.task?.kind, "scrub");
+    assertEquals(letter.attempts, 1);
+    assertEquals(letter.errorKind, "integrity");
   });
 });
 

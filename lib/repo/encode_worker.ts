@@ -80,7 +80,12 @@ function decode(seq: number, id: string, body: Uint8Array, size: number): void {
       send({ op: "plain", seq, plain: out }, [out.buffer as ArrayBuffer]);
     },
     (err) =>
-      send({ op: "failed", seq, error: String(err.message), integrity: err instanceof IntegrityError }),
+      send({
+        op: "failed",
+        seq,
+        error: String(err.message),
+        integrity: err instanceof IntegrityError,
+      }),
   );
 }
 

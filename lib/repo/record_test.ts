@@ -63,3 +63,12 @@ Deno.test("a file tombstone may keep the deleted content's manifest (the trash)"
   const bare = wire("/gone.txt", { d: 1, h: undefined, f: undefined });
   assertEquals(recordFromWire(bare, "t").versions[0].manifest, undefined);
 });
+
+Deno.test("a conflict copy's mark round-trips; an unsafe or odd one is refused", () => {
+  const r = recordFromWire(wire("/r (conflict 89abcdef 2026-01-01 00.00.00 #3)", { c: "/r" }), "t");
+  assertEquals(r.versions[0].conflictOf, "/r");
+  assertEquals(recordFromWire(recordToWire(r), "t"), r);
+  for (const c of ["/../etc/passwd", "relative", 7]) {
+    assertThrows(() => recordFromWire(wire("/a", { c }), "t"), IntegrityError, undefined);
+  }
+});

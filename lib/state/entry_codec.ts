@@ -63,8 +63,10 @@ export interface SyncedEntry {
 /** Largest encoded entry: Deno KV's value limit. */
 export const MAX_ENTRY_BYTES = 65536;
 
-const KINDS = ["file", "dir", "symlink"] as const;
-const HYDRATIONS = ["hydrated", "stub", "pinned"] as const;
+/** Entry kinds by their code in the encoding. */
+export const KINDS = ["file", "dir", "symlink"] as const;
+/** Hydration states by their code in the encoding. */
+export const HYDRATIONS = ["hydrated", "stub", "pinned"] as const;
 
 const F_MANIFEST = 0x10;
 const F_OID = 0x20;
@@ -235,6 +237,13 @@ class Reader {
     return n;
   }
 
+  skipStr(): void {
+    const tag = this.uvarint();
+    const n = tag === 0 ? 32 : tag === 1 ? 8 : tag - 2;
+    this.#need(n);
+    this.at += n;
+  }
+
   str(): string {
     const tag = this.uvarint();
     const n = tag === 0 ? 32 : tag === 1 ? 8 : tag - 2;
@@ -251,6 +260,45 @@ class Reader {
     }
     return String.fromCharCode.apply(null, codes);
   }
+}
+
+/**
+ * The part of a {@link SyncedEntry} that tells whether the local path changed
+ * since it was synced, and how it is held: what `tcfs status` needs.
+ */
+export type EntryState = Pick<
+  SyncedEntry,
+  "kind" | "hydration" | "size" | "mtime" | "mode" | "ino" | "ctime" | "target"
+>;
+
+/**
+ * Decode the {@link EntryState} of an encoded entry, checking the whole
+ * encoding as {@link decodeEntry} does but without building the ids and the
+ * version vector (most of the cost of listing a large root).
+ */
+export function decodeEntryState(bytes: Uint8Array): EntryState {
+  const r = new Reader(bytes);
+  const flags = r.byte();
+  const kind = KINDS[flags & 3];
+  if (kind === undefined) throw new IntegrityError("state entry: bad kind code");
+  const hydration = hydrationOf(bytes);
+  const size = r.num();
+  const mtime = r.num();
+  const mode = r.num();
+  const ino = r.num();
+  const ctime = (flags & F_RELATIVE_TIMES) !== 0 ? mtime + r.num() : r.num();
+  r.num(); // syncedAt
+  const e: EntryState = { kind, hydration, size, mtime, mode, ino, ctime };
+  if (flags & F_MANIFEST) r.skipStr();
+  if (flags & F_OID) r.skipStr();
+  if (flags & F_TARGET) e.target = r.str();
+  const devices = r.uvarint();
+  for (let i = 0; i < devices; i++) {
+    r.skipStr();
+    r.num();
+  }
+  if (r.at !== bytes.length) throw new IntegrityError("state entry: trailing bytes");
+  return e;
 }
 
 /** The hydration state of an encoded entry, read from its first byte alone. */

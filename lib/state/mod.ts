@@ -14,7 +14,12 @@ export {
   MAX_CONFLICT_COPIES,
   StateStore,
 } from "./state_store.ts";
-export { type Hydration, MAX_ENTRY_BYTES, type SyncedEntry } from "./entry_codec.ts";
+export {
+  type EntryState,
+  type Hydration,
+  MAX_ENTRY_BYTES,
+  type SyncedEntry,
+} from "./entry_codec.ts";
 export {
   compareRel,
   isStorableRel,

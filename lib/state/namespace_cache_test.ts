@@ -32,6 +32,7 @@ function sample(n: number): Namespace {
             ...base,
             manifestId: hex(i),
             manifest: { v: 1, size: 5, oid: hex(i + 1), chunks: [], inline: btoa("hello") },
+            conflictOf: "/marked as a conflict copy of this",
           };
         case 2:
           return {

@@ -17,10 +17,12 @@ import { IntegrityError } from "../errors.ts";
 import {
   decodeEntry,
   encodeEntry,
+  type EntryState,
   type Hydration,
   hydrationOf,
   type SyncedEntry,
 } from "./entry_codec.ts";
+import { listEntryStates } from "./entry_list.ts";
 import { GET_MANY_KEYS, getManyBatched, type Mutation, writeBatched } from "./kv_batch.ts";
 import { KEY, keySize, migrate, pathKey, relOfKey, StateError } from "./schema.ts";
 
@@ -185,6 +187,17 @@ export class StateStore {
       const rel = relOfKey(key);
       yield [rel, this.#decode(rel, value)];
     }
+  }
+
+  /**
+   * The {@link EntryState} of every entry of `root`, by path: what
+   * `tcfs status` compares with the disk. Listed on a worker thread when the
+   * database is a file, so the caller can scan the disk meanwhile.
+   */
+  async entryStates(root: string): Promise<Map<string, EntryState>> {
+    const ref = await this.#lookupRoot(root);
+    if (!ref) return new Map();
+    return await listEntryStates(this.#kv, this.#path, pathKey(KEY.entry, ref.id, ""));
   }
 
   /**

@@ -26,7 +26,7 @@
 
 import type { PathVersion, VersionVector } from "../repo/mod.ts";
 import { compareVectors, mergeVectors } from "../repo/mod.ts";
-import type { SyncedEntry } from "../state/mod.ts";
+import type { EntryState, SyncedEntry } from "../state/mod.ts";
 import type { LocalEntry } from "./scan.ts";
 
 /** One thing a sync round does. */
@@ -93,7 +93,7 @@ export interface PlanInput {
 }
 
 /** Whether the local entry may differ from the base (a re-hash settles "maybe"). */
-export function localDiffers(base: SyncedEntry, loc: LocalEntry): boolean {
+export function localDiffers(base: EntryState, loc: LocalEntry): boolean {
   if (base.kind !== loc.kind || base.mode !== loc.mode) return true;
   if (loc.kind === "symlink") return base.target !== loc.target;
   if (loc.kind === "dir") return false;

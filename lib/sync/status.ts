@@ -11,7 +11,7 @@ import type { StateStore, SyncedEntry } from "../state/mod.ts";
 import { TEMP_PREFIX } from "./local_fs.ts";
 import { localDiffers } from "./plan.ts";
 import { rootKey, type SyncRoot } from "./roots.ts";
-import { scanRoot } from "./scan.ts";
+import { type ScanResult, scanRoot } from "./scan.ts";
 
 /** Status of one path. */
 export type PathStatus =
@@ -42,8 +42,18 @@ export async function rootStatus(
   opts: { ignore: string[]; prefix?: string; all?: boolean },
 ): Promise<RootStatus> {
   const key = rootKey(root);
-  const bases = new Map<string, SyncedEntry>();
-  for await (const [rel, e] of state.listEntries(key)) bases.set(rel, e);
+  // The state is listed on a worker thread while this one scans the disk: each takes about
+  // half of the time on a large root. Directory stubs are known only from the state, so the
+  // scan cannot skip them; what it found inside one is dropped below.
+  const listing = state.entryStates(key);
+  listing.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+  let scan: ScanResult;
+  try {
+    scan = await scanRoot(root.local, { ignore: opts.ignore });
+  } finally {
+    await listing.catch(() => {});
+  }
+  const bases = await listing;
   const conflictList = await state.listConflicts(key);
   const conflicts = new Set(conflictList.map((c) => c.path));
   const copies = new Set(
@@ -52,7 +62,12 @@ export async function rootStatus(
   const stubDirs = new Set(
     [...bases].filter(([, e]) => e.kind === "dir" && e.hydration === "stub").map(([r]) => r),
   );
-  const scan = await scanRoot(root.local, { ignore: opts.ignore, skipDirs: stubDirs });
+  const inStubDir = (rel: string) => {
+    for (let i = rel.lastIndexOf("/"); i > 0; i = rel.lastIndexOf("/", i - 1)) {
+      if (stubDirs.has(rel.slice(0, i))) return true;
+    }
+    return false;
+  };
   const totals: RootStatus["totals"] = {
     synced: 0,
     modified: 0,
@@ -61,7 +76,9 @@ export async function rootStatus(
     conflict: 0,
     pending: 0,
     deleted: 0,
-    ignored: scan.ignored.length,
+    ignored: stubDirs.size === 0
+      ? scan.ignored.length
+      : scan.ignored.filter((rel) => !inStubDir(rel)).length,
   };
   const paths: RootStatus["paths"] = [];
   const inScope = (rel: string) =>
@@ -85,6 +102,7 @@ export async function rootStatus(
   }
   for (const [rel, loc] of scan.entries) {
     if (bases.has(rel) || copies.has(rel)) continue;
+    if (stubDirs.size > 0 && inStubDir(rel)) continue;
     const name = rel.slice(rel.lastIndexOf("/") + 1);
     if (name.startsWith(TEMP_PREFIX)) continue;
     const stubOf = rel.endsWith(DIR_STUB_SUFFIX)

@@ -8,7 +8,7 @@
  *
  * The seed is random on every run; a failure prints it (and the shrink path)
  * for replay with TCFS_PROPERTY_SEED and TCFS_PROPERTY_PATH. TCFS_PROPERTY_RUNS
- * sets the number of histories (default 60; see docs/testing.md).
+ * sets the number of histories (default 100; see docs/testing.md).
  */
 
 import fc from "fast-check";
@@ -261,7 +261,7 @@ Deno.test("random multi-device histories converge and lose nothing", async () =>
   await fc.assert(
     fc.asyncProperty(scenario, (args) => runHistory(...args)),
     {
-      numRuns: Number(Deno.env.get("TCFS_PROPERTY_RUNS") ?? 60),
+      numRuns: Number(Deno.env.get("TCFS_PROPERTY_RUNS") ?? 100),
       ...(seed ? { seed: Number(seed) } : {}),
       ...(path ? { path } : {}),
     },

@@ -51,6 +51,9 @@ interface Pending {
 
 /** Files stored at once in one round. */
 const STORE_CONCURRENCY = 4;
+/** A file changed while it was being stored because it is still being written. */
+class StillWriting extends Error {}
+
 /** Rounds storing at least this many chunked bytes encode on worker threads. */
 const WORKERS_FROM_BYTES = 8 * 1024 * 1024;
 /** A waiting commit is put off by new closes for at most this many delays. */
@@ -207,8 +210,9 @@ export class Committer {
         try {
           ready.push(await this.#prepare(p, ns, writer));
         } catch (err) {
-          // A change replaced meanwhile (the file was deleted or renamed) is not a failure.
-          if (this.#pending.get(p.change.path) !== p) return;
+          // A change replaced meanwhile (the file was deleted or renamed) is not a failure,
+          // nor a file being written right now (it is committed after its next close).
+          if (this.#pending.get(p.change.path) !== p || err instanceof StillWriting) return;
           firstError ??= err;
           this.#opts.log.error("mount: could not store a written file", {
             path: p.change.path,
@@ -300,7 +304,14 @@ export class Committer {
       const path = this.#opts.journal.contentPath(c.local);
       const info = await Deno.lstat(path);
       const mtime = info.mtime?.getTime() ?? c.mtime;
-      const stored = await storeFile(this.#opts.repo, writer, path, { size: info.size, mtime });
+      let stored;
+      try {
+        stored = await storeFile(this.#opts.repo, writer, path, { size: info.size, mtime });
+      } catch (err) {
+        // Written while it was read (an application still writing): the next round takes it.
+        if ((this.#writes.get(c.local) ?? 0) !== writesBefore) throw new StillWriting();
+        throw err;
+      }
       Object.assign(version, {
         mtime,
         size: stored.size,

@@ -94,7 +94,8 @@ export class ContentStore {
   async hydrate(m: Manifest, path: string, signal?: AbortSignal): Promise<void> {
     await mapLimit(m.chunks, FILL_CONCURRENCY, async (ref) => {
       if (this.cache.has(ref.id)) return;
-      await this.cache.read(ref, { signal }).catch((err) => {
+      // Background priority: a reader waiting for its bytes goes first.
+      await this.cache.read(ref, { signal, priority: "background" }).catch((err) => {
         throw signal?.aborted ? err : new ChunkReadError(path, ref.id, err);
       });
     });

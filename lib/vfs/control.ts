@@ -100,6 +100,10 @@ export class MountControl {
   readonly #files: LocalFiles;
   readonly #opts: VfsOptions;
   readonly #pins = new Map<Node, CachePin>();
+  /** Settles once {@link recover} has pinned again what was pinned before the last stop. */
+  pinsRestored: Promise<void> = Promise.resolve();
+  /** Paths `pin` was asked for (persisted, restored by {@link recover}). */
+  readonly #pinnedPaths = new Set<string>();
 
   /** Assemble the parts around an opened journal (use `TcfsFileSystem.open`). */
   constructor(opts: VfsOptions, opened: { journal: WriteJournal; changes: JournaledChange[] }) {
@@ -153,8 +157,20 @@ export class MountControl {
       for (const id of await this.journal.contentIds()) {
         if (!this.committer.usesContent(id)) await this.journal.removeContent(id);
       }
+      this.#restorePins();
     }
     return pending;
+  }
+
+  /** Pin again, in the background, what was pinned before the last stop. */
+  #restorePins(): void {
+    this.pinsRestored = this.journal.readPins().then(async (paths) => {
+      for (const path of paths) {
+        await this.pin(path, true).catch((err) =>
+          this.log.warn("mount: could not pin again", { path, error: (err as Error).message })
+        );
+      }
+    }, (err) => this.log.warn("mount: pins not restored", { error: (err as Error).message }));
   }
 
   /** Commit everything pending now (rejects when something could not be committed). */
@@ -235,6 +251,16 @@ export class MountControl {
   async pin(path: string, pinned: boolean): Promise<PathOpResult> {
     const out = { files: 0, bytes: 0 };
     if (pinned) await this.hydrate(path);
+    const before = this.#pinnedPaths.size;
+    if (pinned) this.#pinnedPaths.add(path);
+    else {
+      for (const p of this.#pinnedPaths) {
+        if (p === path || isBelow(p, path)) this.#pinnedPaths.delete(p);
+      }
+    }
+    if (pinned || this.#pinnedPaths.size !== before) {
+      await this.journal.writePins([...this.#pinnedPaths]);
+    }
     for (const node of this.#under(path)) {
       if (node.kind !== "file" || !node.content) continue;
       const held = this.#pins.get(node);
@@ -304,4 +330,9 @@ export class MountControl {
     };
     yield* walk(this.tree, node);
   }
+}
+
+/** Whether `path` is strictly below directory `dir`. */
+function isBelow(path: string, dir: string): boolean {
+  return dir === "/" ? path !== "/" : path.startsWith(dir + "/");
 }

@@ -2,9 +2,10 @@
  * The tcfs file system behind a FUSE mount: the kernel's requests (lookup,
  * open, read, write, rename, ...) answered from the mounted tree. Every
  * request is async and touches only what it needs: a slow chunk fetch
- * delays the read waiting for it and nothing else. Management (refresh,
- * hydrate, unsync, pin, flush, close) lives in {@link MountControl}, which
- * this class extends.
+ * delays the read waiting for it and nothing else. Name changes (create,
+ * rename, unlink, ...) live in {@link EntryOps} and management (recover,
+ * refresh, hydrate, unsync, pin, close) in `MountControl`, which this class
+ * extends.
  *
  * @module
  */
@@ -12,13 +13,10 @@
 import { ChunkReadError } from "../cache/mod.ts";
 import {
   type AttrReply,
-  type CreateReply,
   type DirList,
   type EntryReply,
   Errno,
   type FileSystem,
-  FileType,
-  FuseError,
   type InitInfo,
   type NegativeEntryReply,
   type OpenReply,
@@ -27,26 +25,22 @@ import {
   type StatfsReply,
   type Timespec,
 } from "../fuse/ops.ts";
-import { MountControl, type VfsOptions } from "./control.ts";
+import type { VfsOptions } from "./control.ts";
+import { EntryOps, fail } from "./entry_ops.ts";
 import { WriteJournal } from "./journal.ts";
 import { type FileHandle, fillDirList } from "./handles.ts";
-import type { InodeRef, Node } from "./inodes.ts";
-import { listVisible, resolveName } from "./naming.ts";
+import type { Node } from "./inodes.ts";
+import { listVisible } from "./naming.ts";
 
 const O_ACCMODE = 3;
 const O_TRUNC = 0o1000;
-const RENAME_NOREPLACE = 1;
-
-const fail = (errno: number, why?: string): never => {
-  throw new FuseError(errno, why);
-};
 
 function toMs(t: Timespec | "now"): number {
   return t === "now" ? Date.now() : t.sec * 1000 + Math.floor(t.nsec / 1e6);
 }
 
 /** The mount's file system; construct with {@link MountControl.open} (see lib/vfs/mod.ts). */
-export class TcfsFileSystem extends MountControl implements FileSystem {
+export class TcfsFileSystem extends EntryOps implements FileSystem {
   /** Open the journal and assemble the file system (then {@link recover}, then mount). */
   static async open(opts: VfsOptions): Promise<TcfsFileSystem> {
     return new TcfsFileSystem(opts, await WriteJournal.open(opts.journalDir));
@@ -62,37 +56,15 @@ export class TcfsFileSystem extends MountControl implements FileSystem {
     await this.committer.flush().catch(() => {});
   }
 
-  #ref(ino: number): InodeRef {
-    return this.tree.inodes.get(ino) ?? fail(Errno.ENOENT, `unknown inode ${ino}`);
-  }
-
-  #dir(ino: number): Node {
-    const ref = this.#ref(ino);
-    if (ref.view !== "node" || ref.node.kind !== "dir") fail(Errno.ENOTDIR);
-    if (!ref.node.attached()) fail(Errno.ENOENT);
-    return ref.node;
-  }
-
-  #resolve(parent: Node, name: string) {
-    this.tree.children(parent);
-    return resolveName(parent, name, this.view.names, this.view.isStub);
-  }
-
-  #expand(node: Node): void {
-    if (node.kind !== "dir" || node.expanded) return;
-    node.expanded = true;
-    if (this.view.names === "stubs") this.view.invalidate(node.parent, node.name);
-  }
-
   /** Resolve a name (stub spellings included); a directory stub is listed from now on. */
   async lookup(
     _ctx: RequestContext,
     parent: number,
     name: string,
   ): Promise<EntryReply | NegativeEntryReply> {
-    const found = this.#resolve(this.#dir(parent), name);
+    const found = this.resolve(this.dir(parent), name);
     if (!found) return this.view.negative() ?? fail(Errno.ENOENT);
-    this.#expand(found.node);
+    this.expand(found.node);
     return await this.view.entry(found.node, found.view);
   }
 
@@ -103,12 +75,12 @@ export class TcfsFileSystem extends MountControl implements FileSystem {
 
   /** Attributes. */
   async getattr(_ctx: RequestContext, ino: number): Promise<AttrReply> {
-    return { attr: await this.view.attr(this.#ref(ino), ino), ttlMs: this.view.attrTtlMs };
+    return { attr: await this.view.attr(this.ref(ino), ino), ttlMs: this.view.attrTtlMs };
   }
 
   /** chmod, truncate, utimens (owners are not kept: chown succeeds and changes nothing). */
   async setattr(ctx: RequestContext, ino: number, c: SetAttrChanges): Promise<AttrReply> {
-    const ref = this.#ref(ino);
+    const ref = this.ref(ino);
     const node = ref.node;
     if (ref.view === "stub" && node.kind === "dir") fail(Errno.EPERM);
     if (c.size !== undefined) {
@@ -129,145 +101,13 @@ export class TcfsFileSystem extends MountControl implements FileSystem {
 
   /** Target of a symlink. */
   readlink(_ctx: RequestContext, ino: number): Promise<string> {
-    const node = this.#ref(ino).node;
+    const node = this.ref(ino).node;
     return Promise.resolve(node.target ?? fail(Errno.EINVAL));
-  }
-
-  async #make(parent: number, name: string, kind: Node["kind"], mode: number): Promise<Node> {
-    const dir = this.#dir(parent);
-    if (this.#resolve(dir, name)) fail(Errno.EEXIST);
-    const node = this.tree.create(dir, name, kind, mode & 0o7777);
-    try {
-      if (kind === "file") await this.writes.ensureWorkingCopy(node, true);
-      else await this.writes.record([node]);
-    } catch (err) {
-      this.tree.unlink(node);
-      throw err;
-    }
-    this.committer.schedule();
-    return node;
-  }
-
-  /** Create a regular file (other node types are not kept). */
-  async mknod(
-    _c: RequestContext,
-    parent: number,
-    name: string,
-    mode: number,
-    _rdev: number,
-    _umask: number,
-  ): Promise<EntryReply> {
-    if ((mode & FileType.S_IFMT) !== FileType.S_IFREG) fail(Errno.EPERM);
-    return await this.view.entry(await this.#make(parent, name, "file", mode), "node");
-  }
-
-  /** Create a directory. */
-  async mkdir(
-    _c: RequestContext,
-    parent: number,
-    name: string,
-    mode: number,
-    _umask: number,
-  ): Promise<EntryReply> {
-    return await this.view.entry(await this.#make(parent, name, "dir", mode), "node");
-  }
-
-  /** Create a symlink. */
-  async symlink(
-    _ctx: RequestContext,
-    parent: number,
-    name: string,
-    target: string,
-  ): Promise<EntryReply> {
-    const dir = this.#dir(parent);
-    if (this.#resolve(dir, name)) fail(Errno.EEXIST);
-    const node = this.tree.create(dir, name, "symlink", 0o777);
-    node.target = target;
-    node.size = new TextEncoder().encode(target).length;
-    await this.writes.record([node]);
-    this.committer.schedule();
-    return await this.view.entry(node, "node");
-  }
-
-  /** Create and open a file. */
-  async create(
-    _ctx: RequestContext,
-    parent: number,
-    name: string,
-    mode: number,
-    flags: number,
-    _umask: number,
-  ): Promise<CreateReply> {
-    const node = await this.#make(parent, name, "file", mode);
-    const entry = await this.view.entry(node, "node");
-    node.opens++;
-    const writable = (flags & O_ACCMODE) !== 0;
-    const held = await this.writes.hold(node, undefined);
-    const fh = this.fileHandles.add({ node, view: "node", writable, dirty: true, held });
-    return { entry, open: { fh, keepCache: true } };
-  }
-
-  async #removeEntry(parent: number, name: string, dir: boolean): Promise<void> {
-    const found = this.#resolve(this.#dir(parent), name) ?? fail(Errno.ENOENT);
-    const node = found.node;
-    if (dir && node.kind !== "dir") fail(Errno.ENOTDIR);
-    if (!dir && node.kind === "dir") fail(Errno.EISDIR);
-    if (dir && this.tree.children(node).size > 0) fail(Errno.ENOTEMPTY);
-    const from = node.parent;
-    await this.writes.remove(node);
-    if (found.view === "stub") this.view.invalidate(from, node.name);
-    await this.dropContentOf(node);
-    this.committer.schedule();
-  }
-
-  /** Remove a file or symlink. */
-  async unlink(_ctx: RequestContext, parent: number, name: string): Promise<void> {
-    await this.#removeEntry(parent, name, false);
-  }
-
-  /** Remove an empty directory. */
-  async rmdir(_ctx: RequestContext, parent: number, name: string): Promise<void> {
-    await this.#removeEntry(parent, name, true);
-  }
-
-  /** Rename, replacing the target as POSIX says (RENAME_NOREPLACE honoured). */
-  async rename(
-    _ctx: RequestContext,
-    parent: number,
-    name: string,
-    newParent: number,
-    newName: string,
-    flags: number,
-  ): Promise<void> {
-    if ((flags & ~RENAME_NOREPLACE) !== 0) fail(Errno.EINVAL);
-    const found = this.#resolve(this.#dir(parent), name) ?? fail(Errno.ENOENT);
-    const node = found.node;
-    const to = this.#dir(newParent);
-    const target = this.tree.child(to, newName);
-    if (target === node) return;
-    if (target) {
-      if (flags & RENAME_NOREPLACE) fail(Errno.EEXIST);
-      if (target.kind === "dir" && node.kind !== "dir") fail(Errno.EISDIR);
-      if (target.kind !== "dir" && node.kind === "dir") fail(Errno.ENOTDIR);
-      if (target.kind === "dir" && this.tree.children(target).size > 0) fail(Errno.ENOTEMPTY);
-    }
-    for (let p: Node | null = to; p; p = p.parent) if (p === node) fail(Errno.EINVAL);
-    const from = node.parent;
-    const oldName = node.name;
-    const replaced = await this.writes.move(node, to, newName);
-    if (replaced) await this.dropContentOf(replaced);
-    if (found.view === "stub") this.view.invalidate(from, oldName);
-    this.committer.schedule();
-  }
-
-  /** Hard links are not supported (git and others fall back to rename). */
-  link(): Promise<EntryReply> {
-    return Promise.reject(new FuseError(Errno.EPERM, "hard links are not supported"));
   }
 
   /** Open a file; through a stub alias the real content is served (direct I/O). */
   async open(ctx: RequestContext, ino: number, flags: number): Promise<OpenReply> {
-    const ref = this.#ref(ino);
+    const ref = this.ref(ino);
     const node = ref.node;
     const writable = (flags & O_ACCMODE) !== 0;
     let text: Uint8Array | undefined;
@@ -381,9 +221,14 @@ export class TcfsFileSystem extends MountControl implements FileSystem {
     this.committer.schedule();
   }
 
+  /** fsync of a directory: the journal holding its entries' changes reaches the disk. */
+  async fsyncdir(): Promise<void> {
+    await this.journal.append([], true);
+  }
+
   /** Open a directory: its listing is taken now, so readdir offsets stay stable. */
   opendir(_ctx: RequestContext, ino: number): Promise<OpenReply> {
-    const node = this.#dir(ino);
+    const node = this.dir(ino);
     for (const child of this.tree.children(node).values()) this.view.recheck(child);
     const entries = listVisible(node, this.view.names, this.view.isStub);
     return Promise.resolve({ fh: this.dirHandles.add({ node, entries }) });

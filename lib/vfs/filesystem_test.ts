@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import { randomBytes } from "../../tests/fixtures/tree.ts";
+import { TcfsError } from "../errors.ts";
 import { FuseError } from "../fuse/ops.ts";
 import { ROOT_INO } from "./inodes.ts";
 import { ctx, listNames, lookupOk, readAll, VfsWorld } from "./testing/world.ts";
@@ -244,4 +245,33 @@ Deno.test("unsync turns a hydrated file back into a stub; statfs shows the quota
   assertEquals(st.blocks * st.bsize, 256 << 20);
   const cached = w.cache.stats();
   assertEquals(st.bfree, Math.floor((cached.maxBytes - cached.bytes) / st.bsize));
+});
+
+Deno.test("renaming a stub by its .tc name renames the file (the suffix is not kept)", async () => {
+  await using w = await pushedWorld();
+  const fs = await w.open();
+  await fs.rename(ctx(), ROOT_INO, "big.bin.tc", ROOT_INO, "other.bin.tc", 0);
+  assertEquals(await listNames(fs, ROOT_INO), [
+    "docs.tcf",
+    "empty.tcf",
+    "other.bin.tc",
+    "small.txt",
+  ]);
+  await fs.commitNow();
+  assertEquals((await w.readRepo("/other.bin"))?.bytes, BIG);
+  assertEquals(await w.readRepo("/big.bin"), null);
+});
+
+Deno.test("pins keep a file local and come back after a restart", async () => {
+  await using w = await pushedWorld();
+  const fs = await w.open();
+  assertEquals((await fs.pin("/big.bin", true)).files, 1);
+  assertEquals(await listNames(fs, ROOT_INO), ["big.bin", "docs.tcf", "empty.tcf", "small.txt"]);
+  await assertRejects(() => fs.unsync("/big.bin"), TcfsError, "pinned");
+  const again = await w.open();
+  await again.recover();
+  await again.pinsRestored;
+  await assertRejects(() => again.unsync("/big.bin"), TcfsError, "pinned");
+  assertEquals((await again.pin("/", false)).files, 1);
+  assertEquals((await again.unsync("/big.bin")).files, 1);
 });

@@ -6,6 +6,7 @@
  * ```text
  * <dir>/files/<id>          content of a written file (the working copy the mount reads and writes)
  * <dir>/journal/<seq>.log   a segment: the line {"v":1}, then one JSON change per line
+ * <dir>/pins.json           paths pinned with `tcfs pin` (a JSON array)
  * ```
  *
  * Changes are appended to the current segment (one write for every change
@@ -126,6 +127,24 @@ export class WriteJournal {
     await Deno.remove(this.contentPath(id)).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     });
+  }
+
+  /** Paths pinned in the mount (kept local across restarts). */
+  async readPins(): Promise<string[]> {
+    try {
+      const pins = JSON.parse(await Deno.readTextFile(`${this.dir}/pins.json`));
+      return Array.isArray(pins) ? pins.filter((p) => typeof p === "string") : [];
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return [];
+      throw new TcfsError(`${this.dir}/pins.json is unreadable: ${(err as Error).message}`);
+    }
+  }
+
+  /** Record the pinned paths (written whole, then renamed into place). */
+  async writePins(paths: string[]): Promise<void> {
+    const path = `${this.dir}/pins.json`;
+    await Deno.writeTextFile(path + ".tmp", JSON.stringify(paths.sort()));
+    await Deno.rename(path + ".tmp", path);
   }
 
   /**

@@ -14,8 +14,6 @@ export class LocalFile {
   readonly path: string;
   readonly #file: Deno.FsFile;
   #queue: Promise<unknown> = Promise.resolve();
-  /** Holders of this file (see {@link LocalFiles}). */
-  refs = 0;
 
   private constructor(path: string, file: Deno.FsFile) {
     this.path = path;
@@ -88,9 +86,18 @@ export class LocalFile {
   }
 }
 
-/** Open content files by id, shared and reference counted. */
+interface Shared {
+  opening: Promise<LocalFile>;
+  refs: number;
+}
+
+/**
+ * Open content files by id, shared and reference counted. Counts change
+ * synchronously, so a release racing an acquire can never close a file the
+ * acquirer is about to use.
+ */
 export class LocalFiles {
-  readonly #open = new Map<string, Promise<LocalFile>>();
+  readonly #open = new Map<string, Shared>();
   readonly #pathOf: (id: string) => string;
 
   /** A pool of content files located by `pathOf`. */
@@ -100,33 +107,40 @@ export class LocalFiles {
 
   /** Open content file `id` (creating it when `create`) and hold it until {@link release}. */
   async acquire(id: string, create = false): Promise<LocalFile> {
-    let opening = this.#open.get(id);
-    if (!opening) {
-      opening = LocalFile.open(this.#pathOf(id), create);
-      this.#open.set(id, opening);
-      opening.catch(() => this.#open.delete(id));
+    let shared = this.#open.get(id);
+    if (!shared) {
+      shared = { opening: LocalFile.open(this.#pathOf(id), create), refs: 0 };
+      this.#open.set(id, shared);
     }
-    const file = await opening;
-    file.refs++;
-    return file;
+    shared.refs++;
+    try {
+      return await shared.opening;
+    } catch (err) {
+      await this.#drop(id, shared);
+      throw err;
+    }
   }
 
   /** Stop holding content file `id`; the last holder closes it. */
   async release(id: string): Promise<void> {
-    const opening = this.#open.get(id);
-    if (!opening) return;
-    const file = await opening;
-    if (--file.refs > 0) return;
-    this.#open.delete(id);
-    await file.close();
+    const shared = this.#open.get(id);
+    if (shared) await this.#drop(id, shared);
+  }
+
+  async #drop(id: string, shared: Shared): Promise<void> {
+    if (--shared.refs > 0) return;
+    if (this.#open.get(id) === shared) this.#open.delete(id);
+    const file = await shared.opening.catch(() => null);
+    await file?.close();
   }
 
   /** Close every file still open. */
   async closeAll(): Promise<void> {
     const all = [...this.#open.values()];
     this.#open.clear();
-    for (const f of await Promise.allSettled(all)) {
-      if (f.status === "fulfilled") await f.value.close();
+    for (const s of all) {
+      const file = await s.opening.catch(() => null);
+      await file?.close();
     }
   }
 }

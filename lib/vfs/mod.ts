@@ -57,7 +57,10 @@
  * ```
  *
  * `fs.pendingChanges` and `fs.commitNow()` expose the commit queue (status,
- * tests). Errors: `hydrate`/`unsync`/`pin` throw `NotFoundError`
+ * tests). Pins are kept in the journal directory and taken up again by
+ * `recover()` in the background (`fs.pinsRestored` settles when done); a pin
+ * holds a file's chunks in the cache, so eviction never turns it back into a
+ * stub. Errors: `hydrate`/`unsync`/`pin` throw `NotFoundError`
  * for paths not in the repository and a `TcfsError` with the reason when a
  * file cannot be unsynced (uncommitted changes, pinned, open).
  *

@@ -99,17 +99,24 @@ export class Tree {
     const children = this.children(dir);
     const old = children.get(name);
     if (old && old !== node) this.unlink(old);
-    const from = node.parent?.children;
-    if (from?.get(node.name) === node) from.delete(node.name);
+    const from = node.parent;
+    if (from?.children?.get(node.name) === node) {
+      from.children.delete(node.name);
+      touch(from);
+    }
     node.name = name;
     node.parent = dir;
     children.set(name, node);
+    touch(dir);
   }
 
   /** Take `node` out of its directory; its inode lives on while the kernel holds it. */
   unlink(node: Node): void {
     const parent = node.parent;
-    if (parent?.children?.get(node.name) === node) parent.children.delete(node.name);
+    if (parent?.children?.get(node.name) === node) {
+      parent.children.delete(node.name);
+      touch(parent);
+    }
     node.parent = null;
     this.inodes.release(node);
   }
@@ -197,9 +204,10 @@ export class Tree {
     if (change.kind === "symlink") node.size = new TextEncoder().encode(change.target!).length;
     if (change.local !== undefined) {
       node.local = change.local;
-      const info = statSync(this.#contentPath(change.local));
-      node.size = info.size;
-      node.mtime = info.mtime?.getTime() ?? change.mtime;
+      // Outside the mount, so a synchronous stat cannot wait on this process's own requests.
+      const info = statSync(this.#contentPath(change.local), { throwIfNoEntry: false });
+      node.size = info?.size ?? 0;
+      node.mtime = info?.mtime?.getTime() ?? change.mtime;
     } else if (change.content) {
       node.content = { manifestId: change.content.manifestId, manifest: change.content.manifest };
       node.size = change.content.size;
@@ -210,6 +218,11 @@ export class Tree {
 /** Whether the node shows the entry's version already (the version this node last took on). */
 function sameVersion(node: Node, entry: DirEntry): boolean {
   return node.base !== undefined && compareVectors(node.base, entry.version!.vv) === "equal";
+}
+
+/** A directory's entries changed: its mtime and ctime move (locally; not committed by itself). */
+function touch(dir: Node): void {
+  dir.mtime = dir.ctime = Date.now();
 }
 
 function join(dir: string, name: string): string {

@@ -25,7 +25,6 @@ import {
   type RequestContext,
   ROOT_INO,
   type SetAttrChanges,
-  type StatfsReply,
   type Timespec,
 } from "../ops.ts";
 import { timespecToMs } from "../codec.ts";
@@ -50,6 +49,8 @@ export interface MemFsOptions {
   attrTtlMs?: number;
   /** Name cache TTL (default 1000 ms). */
   entryTtlMs?: number;
+  /** Keep the page cache across opens (default true; false makes every open read through FUSE). */
+  keepCache?: boolean;
 }
 
 const RENAME_NOREPLACE = 1;
@@ -80,11 +81,13 @@ export class MemFs implements FileSystem {
   private nextFh = 1;
   private readonly attrTtlMs: number;
   private readonly entryTtlMs: number;
+  private readonly keepCache: boolean;
 
   /** An empty file system whose root is owned by the current user. */
   constructor(options: MemFsOptions = {}) {
     this.attrTtlMs = options.attrTtlMs ?? 1000;
     this.entryTtlMs = options.entryTtlMs ?? 1000;
+    this.keepCache = options.keepCache ?? true;
     const root = this.newNode(FileType.S_IFDIR | 0o755, Deno.uid() ?? 0, Deno.gid() ?? 0);
     root.attr.ino = ROOT_INO;
     this.nodes.delete(root.attr.ino);
@@ -93,6 +96,7 @@ export class MemFs implements FileSystem {
     root.lookups = 1;
   }
 
+  /** A fresh, unlinked inode. */
   private newNode(mode: number, uid: number, gid: number): MemNode {
     const t = now();
     const ino = this.nextIno++;
@@ -114,6 +118,7 @@ export class MemFs implements FileSystem {
     return n;
   }
 
+  /** Entries of directory `ino`, or ENOTDIR. */
   private dir(ino: Ino): Map<string, Ino> {
     const n = this.node(ino);
     if (!n.children) throw new FuseError(Errno.ENOTDIR);
@@ -148,25 +153,30 @@ export class MemFs implements FileSystem {
     return this.linkNode(parent, name, this.newNode(FileType.S_IFDIR | 0o755, 0, 0)).attr.ino;
   }
 
+  /** A directory's content changed now. */
   private touchDir(ino: Ino): void {
     const a = this.node(ino).attr;
     a.mtime = a.ctime = now();
   }
 
+  /** An entry reply for `node`, counting the lookup. */
   private entry(node: MemNode): EntryReply {
     node.lookups++;
     return { attr: { ...node.attr }, entryTtlMs: this.entryTtlMs, attrTtlMs: this.attrTtlMs };
   }
 
+  /** An attr reply for `node`. */
   private attrReply(node: MemNode): AttrReply {
     return { attr: { ...node.attr }, ttlMs: this.attrTtlMs };
   }
 
+  /** Delete an inode neither linked nor known to the kernel. */
   private dropIfUnused(ino: Ino): void {
     const n = this.nodes.get(ino);
     if (n && n.attr.nlink === 0 && n.lookups <= 0) this.nodes.delete(ino);
   }
 
+  /** EEXIST/ENAMETOOLONG unless `name` can be created in `parent`. */
   private checkNew(parent: Ino, name: string): void {
     if (name.length > 255) throw new FuseError(Errno.ENAMETOOLONG);
     if (this.dir(parent).has(name)) throw new FuseError(Errno.EEXIST);
@@ -174,6 +184,10 @@ export class MemFs implements FileSystem {
 
   init(info: InitInfo): void {
     this.notifier = info.notifier;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
   }
 
   lookup(
@@ -214,6 +228,7 @@ export class MemFs implements FileSystem {
     return Promise.resolve(this.attrReply(n));
   }
 
+  /** Truncate or zero-extend a file. */
   private resize(n: MemNode, size: number): void {
     if (size > n.data.length) {
       const grown = new Uint8Array(Math.max(size, Math.min(n.data.length * 2, size + (64 << 20))));
@@ -260,6 +275,7 @@ export class MemFs implements FileSystem {
     return Promise.resolve(this.entry(node));
   }
 
+  /** Enter `node` as `name` in `parent`. */
   private linkNode(parent: Ino, name: string, node: MemNode): MemNode {
     this.dir(parent).set(name, node.attr.ino);
     if (node.children) this.node(parent).attr.nlink++;
@@ -326,7 +342,11 @@ export class MemFs implements FileSystem {
     if (this.node(ino).children) throw new FuseError(Errno.EISDIR);
     // Slow files bypass the page cache so each read is a synchronous, interruptible request.
     const slow = this.readDelayMs.has(ino);
-    return Promise.resolve({ fh: this.nextFh++, keepCache: !slow, directIo: slow });
+    return Promise.resolve({
+      fh: this.nextFh++,
+      keepCache: this.keepCache && !slow,
+      directIo: slow,
+    });
   }
 
   async read(
@@ -342,6 +362,7 @@ export class MemFs implements FileSystem {
     return n.data.subarray(Math.min(offset, n.attr.size), Math.min(offset + size, n.attr.size));
   }
 
+  /** Sleep `ms`, or reject when the request is interrupted. */
   private wait(ctx: RequestContext, ms: number): Promise<void> {
     this.waiting++;
     return new Promise<void>((resolve, reject) => {
@@ -387,26 +408,16 @@ export class MemFs implements FileSystem {
     const entries: [string, Ino][] = [[".", ino], ["..", ino], ...this.dir(ino)];
     for (let i = offset; i < entries.length; i++) {
       const [name, child] = entries[i];
-      const type = this.nodes.get(child)?.attr.mode ?? FileType.S_IFREG;
-      if (!list.add({ ino: child, name, type, offset: i + 1 })) break;
+      const node = this.node(child);
+      const entry = { ino: child, name, type: node.attr.mode, offset: i + 1 };
+      if (!list.plus || i < 2) {
+        if (!list.add(entry)) break;
+      } else if (!list.addPlus(entry, this.entry(node))) {
+        node.lookups--; // not sent, so not a lookup
+        break;
+      }
     }
     return Promise.resolve();
-  }
-
-  statfs(): Promise<StatfsReply> {
-    let used = 0;
-    for (const n of this.nodes.values()) used += n.attr.size;
-    const blocks = 1 << 20;
-    const bfree = Math.max(0, blocks - Math.ceil(used / 4096));
-    return Promise.resolve({
-      blocks,
-      bfree,
-      bavail: bfree,
-      files: 1 << 20,
-      ffree: (1 << 20) - this.nodes.size,
-      bsize: 4096,
-      namelen: 255,
-    });
   }
 
   create(

@@ -16,6 +16,7 @@ import { Logger } from "../../log/mod.ts";
 import { ChunkWriter, inlineBytes, type NewVersion, type Repository } from "../../repo/mod.ts";
 import { CountingStore, FileStore } from "../../storage/mod.ts";
 import { TcfsFileSystem } from "../filesystem.ts";
+import { GatedStore } from "./gated_store.ts";
 import type { VfsOptions } from "../control.ts";
 
 /** The device the mount commits as. */
@@ -90,6 +91,8 @@ export class VfsWorld implements AsyncDisposable {
   readonly repo: Repository;
   /** Its store, counting requests. */
   readonly store: CountingStore;
+  /** Below the counting store: holds back or fails chosen reads. */
+  readonly gate: GatedStore;
   /** The chunk cache. */
   readonly cache: ChunkCache;
   /** A quiet logger (errors recorded in {@link logLines}). */
@@ -100,10 +103,17 @@ export class VfsWorld implements AsyncDisposable {
   readonly notices: Notice[] = [];
   readonly #opened: TcfsFileSystem[] = [];
 
-  private constructor(tmp: string, repo: Repository, store: CountingStore, cache: ChunkCache) {
+  private constructor(
+    tmp: string,
+    repo: Repository,
+    store: CountingStore,
+    gate: GatedStore,
+    cache: ChunkCache,
+  ) {
     this.tmp = tmp;
     this.repo = repo;
     this.store = store;
+    this.gate = gate;
     this.cache = cache;
     this.log = new Logger({ level: "debug", sink: (l) => this.logLines.push(l) });
   }
@@ -111,10 +121,11 @@ export class VfsWorld implements AsyncDisposable {
   /** Make a world (plain repository unless `encrypted`). */
   static async create(encrypted = false): Promise<VfsWorld> {
     const tmp = await Deno.makeTempDir({ prefix: "tcfs-vfs-" });
-    const store = new CountingStore(await FileStore.open(join(tmp, "repo")));
+    const gate = new GatedStore(await FileStore.open(join(tmp, "repo")));
+    const store = new CountingStore(gate);
     const { repo } = await createTestRepo(store, encrypted);
     const cache = await ChunkCache.open(repo, { dir: join(tmp, "cache"), maxBytes: 256 << 20 });
-    return new VfsWorld(tmp, repo, store, cache);
+    return new VfsWorld(tmp, repo, store, gate, cache);
   }
 
   /** Open a file system on this world (INIT done with a recording notifier). */

@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
 import { DEFAULT_IGNORES, IgnoreRules, loadIgnoreFile } from "./ignore.ts";
+import { compareWithGit, entry, withParents } from "./testing/check_ignore.ts";
 
 /** A path to ask about; directories end with "/" in these tables. */
 type Case = [patterns: string, path: string, expected: boolean];
-
-function entry(path: string): { rel: string; isDir: boolean } {
-  return path.endsWith("/") ? { rel: path.slice(0, -1), isDir: true } : { rel: path, isDir: false };
-}
 
 // Each row: root .tcfsignore text, path ("/" suffix = directory), ignored?
 // Every row is also checked against `git check-ignore` below.
@@ -232,216 +229,15 @@ Deno.test("loadIgnoreFile reads .tcfsignore files and skips absent ones and syml
   }
 });
 
-// ---- Cross-checks against git itself ----
-
-interface Scenario {
-  /** .gitignore text per directory ("" = root). */
-  files: Map<string, string>;
-  /** Lines of .git/info/exclude, the git counterpart of the global patterns. */
-  global: string[];
-  /** Directories (ending in "/") and files to create and ask about. */
-  paths: string[];
-}
-
-const gitEnv = (home: string): Record<string, string> => ({
-  HOME: home,
-  XDG_CONFIG_HOME: home,
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-});
-
-/** Ask `git check-ignore` which of the scenario's paths are ignored. */
-async function gitVerdicts(s: Scenario): Promise<Map<string, boolean>> {
-  const dir = await Deno.makeTempDir({ prefix: "tcfs-ignore-git-" });
-  try {
-    const repo = `${dir}/repo`;
-    const env = gitEnv(dir);
-    const init = await new Deno.Command("git", { args: ["init", "-q", repo], env }).output();
-    assert.equal(init.code, 0, new TextDecoder().decode(init.stderr));
-    for (const path of s.paths) {
-      if (path.endsWith("/")) await Deno.mkdir(`${repo}/${path}`, { recursive: true });
-    }
-    for (const path of s.paths) {
-      if (!path.endsWith("/")) await Deno.writeTextFile(`${repo}/${path}`, "");
-    }
-    for (const [d, text] of s.files) {
-      await Deno.writeTextFile(`${repo}/${d === "" ? "" : d + "/"}.gitignore`, text);
-    }
-    await Deno.writeTextFile(`${repo}/.git/info/exclude`, s.global.join("\n") + "\n");
-    const child = new Deno.Command("git", {
-      args: ["check-ignore", "--no-index", "-v", "-n", "-z", "--stdin"],
-      cwd: repo,
-      env,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(s.paths.map((p) => entry(p).rel + "\0").join("")));
-    await writer.close();
-    const out = await child.output();
-    const fields = new TextDecoder().decode(out.stdout).split("\0");
-    const verdicts = new Map<string, boolean>();
-    for (let i = 0; i + 3 < fields.length; i += 4) {
-      const [source, , pattern, path] = fields.slice(i, i + 4);
-      verdicts.set(path, source !== "" && !pattern.startsWith("!"));
-    }
-    assert.equal(verdicts.size, s.paths.length, new TextDecoder().decode(out.stderr));
-    return verdicts;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Paths git said were ignored and not, over every comparison (so the fuzzing is not vacuous). */
-const tally = { ignored: 0, kept: 0 };
-
-/** Compare IgnoreRules with git on a scenario; returns the disagreements. */
-async function compareWithGit(s: Scenario): Promise<string[]> {
-  const expected = await gitVerdicts(s);
-  for (const v of expected.values()) v ? tally.ignored++ : tally.kept++;
-  const rules = new IgnoreRules(s.global);
-  for (const [d, text] of s.files) rules.addFile(d, text);
-  const wrong: string[] = [];
-  for (const path of s.paths) {
-    const { rel, isDir } = entry(path);
-    const ours = rules.ignores(rel, isDir);
-    if (ours !== expected.get(rel)) {
-      wrong.push(
-        `${path}: tcfs ${ours}, git ${expected.get(rel)} with ${
-          JSON.stringify({ ...s, files: Object.fromEntries(s.files) })
-        }`,
-      );
-    }
-  }
-  return wrong;
-}
-
-/** Every ancestor directory of the paths, as "dir/" entries, plus the paths. */
-function withParents(paths: string[]): string[] {
-  const all = new Set<string>();
-  for (const p of paths) {
-    const parts = p.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      if (i < parts.length - 1 || parts[i] !== "") all.add(parts.slice(0, i).join("/") + "/");
-    }
-    all.add(p);
-  }
-  return [...all];
-}
-
 Deno.test("the table agrees with git check-ignore", async () => {
   const wrong: string[] = [];
   for (const [patterns, path] of TABLE) {
-    wrong.push(
-      ...await compareWithGit({
-        files: new Map([["", patterns]]),
-        global: [],
-        paths: withParents([path]),
-      }),
-    );
+    const { wrong: found } = await compareWithGit({
+      files: new Map([["", patterns]]),
+      global: [],
+      paths: withParents([path]),
+    });
+    wrong.push(...found);
   }
   assert.deepEqual(wrong, []);
-});
-
-/** Small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const NAMES = ["a", "b", "c", "ab", "ba", "abc", "a.b", "b.c", "x.log", "a b", "[a]", "a*", "#c"];
-const TOKENS = [
-  "a",
-  "b",
-  "c",
-  "ab",
-  ".",
-  "x",
-  "*",
-  "?",
-  "**",
-  "[ab]",
-  "[!a]",
-  "[a-c]",
-  "[-b]",
-  "[a-b-c]",
-  "[]a]",
-  "\\*",
-  "[[:alpha:]]",
-  ".log",
-  " ",
-];
-
-function randomScenario(seed: number): Scenario {
-  const rnd = prng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-  const paths: string[] = [];
-  const dirs: string[] = [""];
-  const grow = (dir: string, depth: number) => {
-    const names = new Set<string>();
-    const count = 1 + Math.floor(rnd() * 4);
-    while (names.size < count) names.add(pick(NAMES));
-    for (const name of names) {
-      const path = dir === "" ? name : `${dir}/${name}`;
-      if (depth < 3 && rnd() < 0.45) {
-        paths.push(path + "/");
-        dirs.push(path);
-        grow(path, depth + 1);
-      } else {
-        paths.push(path);
-      }
-    }
-  };
-  grow("", 0);
-  const segment = () => {
-    if (rnd() < 0.35) return pick(NAMES);
-    let s = "";
-    const n = 1 + Math.floor(rnd() * 3);
-    for (let i = 0; i < n; i++) s += pick(TOKENS);
-    return s;
-  };
-  const line = () => {
-    const r = rnd();
-    if (r < 0.03) return "";
-    if (r < 0.06) return "# " + segment();
-    let p = Array.from({ length: 1 + Math.floor(rnd() * 3) }, segment).join("/");
-    const lead = rnd();
-    if (lead < 0.2) p = "/" + p;
-    else if (lead < 0.3) p = "**/" + p;
-    const trail = rnd();
-    if (trail < 0.2) p += "/";
-    else if (trail < 0.3) p += "/**";
-    else if (trail < 0.35) p += "  ";
-    if (rnd() < 0.3) p = "!" + p;
-    return p;
-  };
-  const lines = (n: number) => Array.from({ length: n }, line).join("\n") + "\n";
-  const files = new Map<string, string>([["", lines(3 + Math.floor(rnd() * 6))]]);
-  if (dirs.length > 1 && rnd() < 0.6) {
-    files.set(pick(dirs.slice(1)), lines(1 + Math.floor(rnd() * 3)));
-  }
-  const global = rnd() < 0.4 ? lines(1 + Math.floor(rnd() * 2)).trimEnd().split("\n") : [];
-  return { files, global: global.filter((g) => !/\[[^\]]*$|\\$/.test(g)), paths };
-}
-
-Deno.test("IgnoreRules agrees with git check-ignore on random patterns and trees", async () => {
-  const wrong: string[] = [];
-  let compared = 0;
-  tally.ignored = tally.kept = 0;
-  for (let seed = 1; seed <= 300; seed++) {
-    const scenario = randomScenario(seed);
-    compared += scenario.paths.length;
-    wrong.push(...(await compareWithGit(scenario)).map((w) => `seed ${seed}: ${w}`));
-  }
-  assert.ok(compared > 2000, `only ${compared} paths compared`);
-  console.log(`compared ${compared} paths: git ignored ${tally.ignored}, kept ${tally.kept}`);
-  assert.ok(tally.ignored > compared / 10 && tally.kept > compared / 10, JSON.stringify(tally));
-  assert.deepEqual(wrong.slice(0, 5), []);
 });

@@ -1,6 +1,8 @@
 /**
  * Property: whatever random creates, edits, deletes, renames, resolves and
- * syncs two or three devices do, syncing every device until nothing changes
+ * syncs two or three devices do, some of them offline for a while (syncing
+ * with a frozen copy of the repository, so their commits are concurrent with
+ * everyone else's), syncing every device until nothing changes
  * any more leaves every device with the same tree and the same open
  * conflicts, no sync ever fails, and no content is lost: every content that
  * a device wrote and that no device replaced or deleted while holding it is

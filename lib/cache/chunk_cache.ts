@@ -14,90 +14,31 @@
 import { TcfsError } from "../errors.ts";
 import type { ChunkRef, Repository } from "../repo/mod.ts";
 import { chunkPath, removeQuietly, scanCacheDir, writeChunkFile, writeIndex } from "./cache_dir.ts";
-import { type GateTicket, type Priority, PriorityGate } from "./priority_gate.ts";
+import type {
+  CacheEventKind,
+  CachePin,
+  ChunkCacheOptions,
+  ChunkCacheStats,
+  ChunkReadOptions,
+} from "./cache_types.ts";
+import { type Flight, waitForFlight } from "./flight.ts";
+import { PriorityGate } from "./priority_gate.ts";
 import { SizedLru } from "./sized_lru.ts";
+
+export type { CacheEventKind, CachePin, ChunkCacheOptions, ChunkCacheStats, ChunkReadOptions };
 
 /** Default number of chunk fetches from the repository at once. */
 export const DEFAULT_FETCH_CONCURRENCY = 8;
 /** Default size of the memory tier (recently read chunks kept decoded in RAM). */
 export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
 
-/** Options of {@linkcode ChunkCache.open}. */
-export interface ChunkCacheOptions {
-  /** This repository's cache directory (see `chunkCacheDir` in cache_dir.ts); created mode 0700. */
-  dir: string;
-  /** Quota of the files on disk, in bytes. */
-  maxBytes: number;
-  /** Chunk fetches from the repository at once (default {@linkcode DEFAULT_FETCH_CONCURRENCY}). */
-  fetchConcurrency?: number;
-  /** Bytes of decoded chunks kept in memory (default {@linkcode DEFAULT_MEMORY_BYTES}; 0: none). */
-  memoryBytes?: number;
-  /** Told about every hit, miss, chunk stored, eviction and corrupt file dropped (for metrics). */
-  onEvent?: (event: CacheEventKind, stats: ChunkCacheStats) => void;
-}
-
-/** What {@linkcode ChunkCacheOptions.onEvent} reports. */
-export type CacheEventKind = "hit" | "miss" | "store" | "evict" | "corrupt";
-
-/** Options of {@linkcode ChunkCache.read}. */
-export interface ChunkReadOptions {
-  /** Stop waiting when aborted; the fetch goes on while other readers still wait for it. */
-  signal?: AbortSignal;
-  /** `urgent` (default: a reader waits) or `background` (read-ahead, sequential fill). */
-  priority?: Priority;
-  /** Keep the chunk in the cache after fetching it (default true; false for a full hydration). */
-  keep?: boolean;
-}
-
-/** A counter snapshot, for statfs and metrics. */
-export interface ChunkCacheStats {
-  /** Reads answered from the cache (memory or disk); readers sharing one load count once. */
-  hits: number;
-  /** Chunks fetched from the repository. */
-  misses: number;
-  /** Chunks evicted to stay under the quota. */
-  evictions: number;
-  /** Cache files dropped because their length or hash was wrong. */
-  corrupt: number;
-  /** Cache files that could not be written (the read itself succeeded). */
-  writeErrors: number;
-  /** Bytes of the chunk files on disk. */
-  bytes: number;
-  /** Chunk files on disk. */
-  entries: number;
-  /** The quota. */
-  maxBytes: number;
-  /** Bytes of the chunks on disk that are pinned. */
-  pinnedBytes: number;
-  /** Fetches running now. */
-  fetching: number;
-  /** Fetches waiting for a slot. */
-  queued: number;
-}
-
-/** Chunks held in the cache until {@linkcode CachePin.release} (also `using`). */
-export interface CachePin extends Disposable {
-  /** Let the chunks be evicted again; calling it twice does nothing. */
-  release(): void;
-}
-
 const COUNTER_OF = {
   hit: "hits",
   miss: "misses",
   evict: "evictions",
+  drop: "dropped",
   corrupt: "corrupt",
 } as const;
-
-interface Flight {
-  readonly id: string;
-  promise: Promise<Uint8Array>;
-  readonly controller: AbortController;
-  ticket?: GateTicket;
-  waiters: number;
-  settled: boolean;
-  keep: boolean;
-  urgent: boolean;
-}
 
 /** An on-disk LRU cache of one repository's decoded chunks; see the module documentation. */
 export class ChunkCache {
@@ -115,8 +56,11 @@ export class ChunkCache {
   readonly #memoryMax: number;
   readonly #pins = new Map<string, number>();
   readonly #flights = new Map<string, Flight>();
+  /** Chunk files being written. */
+  readonly #writing = new Map<string, Promise<void>>();
   readonly #tails = new Set<Promise<void>>();
-  readonly #counts = { hits: 0, misses: 0, evictions: 0, corrupt: 0, writeErrors: 0 };
+  readonly #counts = { hits: 0, misses: 0, evictions: 0, dropped: 0, corrupt: 0, writeErrors: 0 };
+  readonly #removalWatchers = new Set<(id: string) => void>();
   #closed = false;
 
   private constructor(repo: Repository, opts: ChunkCacheOptions) {
@@ -193,7 +137,10 @@ export class ChunkCache {
     } else {
       flight = this.#start(ref, keep, urgent);
     }
-    return await this.#wait(flight, opts.signal);
+    return await waitForFlight(flight, opts.signal, (f) => {
+      // Forgotten, so a later read starts afresh instead of joining a cancelled load.
+      if (this.#flights.get(f.id) === f) this.#flights.delete(f.id);
+    });
   }
 
   /**
@@ -227,6 +174,62 @@ export class ChunkCache {
       if (!this.#closed) this.#track(this.#evict());
     };
     return { release, [Symbol.dispose]: release };
+  }
+
+  /**
+   * Keep `data` as chunk `id` without a fetch: content this machine already
+   * has (a file just written and committed), so it stays local after the
+   * writer's own copy is gone. The bytes are checked against the id first.
+   * Resolves with whether the cache holds the chunk now: false when the bytes
+   * do not match the id (the source changed since the id was taken), the
+   * chunk is larger than the quota or could not be written.
+   */
+  async put(id: string, data: Uint8Array): Promise<boolean> {
+    if (this.#closed) return false;
+    if (this.#disk.has(id)) {
+      this.#disk.use(id);
+      return true;
+    }
+    if (this.#repo.codec.chunkId(data) !== id) return false;
+    const stored = this.#persist(id, data);
+    this.#track(stored);
+    await stored;
+    return this.#disk.has(id);
+  }
+
+  /**
+   * Remove the chunks `ids` from memory and disk now (a file turned back into
+   * a stub frees its space at once). Pinned chunks and chunks not cached are
+   * left alone; a load under way still delivers to its readers. Resolves with
+   * the bytes freed on disk.
+   */
+  async drop(ids: Iterable<string>): Promise<number> {
+    let freed = 0;
+    for (const id of new Set(ids)) {
+      if (this.#pins.has(id)) continue;
+      // A load under way is not kept, and a write of it to disk finishes before the removal.
+      const flight = this.#flights.get(id);
+      if (flight && !flight.settled) flight.keep = false;
+      await this.#writing.get(id);
+      if (!this.has(id)) continue;
+      freed += this.#disk.sizeOf(id) ?? 0;
+      const onDisk = this.#disk.delete(id);
+      this.#memory.delete(id);
+      if (onDisk) await removeQuietly(chunkPath(this.dir, id));
+      this.#count("drop");
+      this.#removed(id);
+    }
+    return freed;
+  }
+
+  /**
+   * Call `watcher` with the id of every chunk that leaves the cache (evicted,
+   * dropped, or found corrupt or missing on disk), so whoever shows files as
+   * local can tell when one no longer is. Returns a function that stops it.
+   */
+  watchRemovals(watcher: (id: string) => void): () => void {
+    this.#removalWatchers.add(watcher);
+    return () => this.#removalWatchers.delete(watcher);
   }
 
   /** A snapshot of the counters. */
@@ -324,26 +327,6 @@ export class ChunkCache {
     return { data, fetched: true };
   }
 
-  async #wait(flight: Flight, signal?: AbortSignal): Promise<Uint8Array> {
-    flight.waiters++;
-    if (!signal) return await flight.promise;
-    return await new Promise<Uint8Array>((resolve, reject) => {
-      const onAbort = () => {
-        // The last reader gone: cancel the fetch (or leave the queue) and forget the flight,
-        // so a later read starts afresh instead of joining a cancelled one.
-        if (--flight.waiters === 0 && !flight.settled) {
-          flight.controller.abort(signal.reason);
-          if (this.#flights.get(flight.id) === flight) this.#flights.delete(flight.id);
-        }
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      flight.promise.then(resolve, reject).finally(() => {
-        signal.removeEventListener("abort", onAbort);
-      });
-    });
-  }
-
   /** The verified content of a cache file, or null (and the file dropped) if it is not right. */
   async #readDisk(ref: ChunkRef): Promise<Uint8Array | null> {
     let data: Uint8Array;
@@ -351,17 +334,26 @@ export class ChunkCache {
       data = await Deno.readFile(chunkPath(this.dir, ref.id));
     } catch {
       // Gone (evicted meanwhile) or unreadable: either way, fetch it again.
-      this.#disk.delete(ref.id);
+      if (this.#disk.delete(ref.id)) this.#removed(ref.id);
       return null;
     }
     if (data.length === ref.size && this.#repo.codec.chunkId(data) === ref.id) return data;
     this.#disk.delete(ref.id);
     this.#count("corrupt");
     await removeQuietly(chunkPath(this.dir, ref.id));
+    this.#removed(ref.id);
     return null;
   }
 
-  async #persist(id: string, data: Uint8Array): Promise<void> {
+  #persist(id: string, data: Uint8Array): Promise<void> {
+    const writing = this.#write(id, data).finally(() => {
+      if (this.#writing.get(id) === writing) this.#writing.delete(id);
+    });
+    this.#writing.set(id, writing);
+    return writing;
+  }
+
+  async #write(id: string, data: Uint8Array): Promise<void> {
     if (data.length > this.maxBytes) return;
     try {
       await writeChunkFile(this.dir, id, data);
@@ -375,11 +367,16 @@ export class ChunkCache {
     await this.#evict();
   }
 
-  /** Evict least recently used, unpinned chunks until the files fit the quota. */
+  /**
+   * Evict least recently used, unpinned chunks until the files fit the quota.
+   * An evicted chunk leaves the memory tier too: it is no longer local.
+   */
   async #evict(): Promise<void> {
     for (const id of this.#disk.trim(this.maxBytes, (key) => this.#pins.has(key))) {
+      this.#memory.delete(id);
       await removeQuietly(chunkPath(this.dir, id));
       this.#count("evict");
+      this.#removed(id);
     }
   }
 
@@ -387,7 +384,19 @@ export class ChunkCache {
   #remember(id: string, data: Uint8Array): void {
     if (data.length > this.#memoryMax) return;
     this.#memory.set(id, data, data.length);
-    this.#memory.trim(this.#memoryMax);
+    for (const gone of this.#memory.trim(this.#memoryMax)) {
+      if (!this.#disk.has(gone)) this.#removed(gone);
+    }
+  }
+
+  /** Tell the removal watchers that chunk `id` is no longer cached (if it is not). */
+  #removed(id: string): void {
+    if (this.has(id)) return;
+    for (const watcher of this.#removalWatchers) {
+      try {
+        watcher(id);
+      } catch { /* a watcher's failure must not stop an eviction */ }
+    }
   }
 
   #count(kind: CacheEventKind): void {

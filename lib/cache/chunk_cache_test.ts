@@ -120,6 +120,48 @@ Deno.test("chunk cache on a file:// repository", async (t) => {
       assert.equal(cache.has(c2.id), false);
     });
 
+    await t.step("put keeps checked bytes without a GET; drop frees chunks at once", async () => {
+      await using cache = await openCache(f, { dir: join(f.tmp, "putdrop") });
+      const removed: string[] = [];
+      cache.watchRemovals((id) => removed.push(id));
+      f.store.reset();
+      assert.equal(await cache.put(c0.id, expected(c0)), true);
+      assert.equal(await cache.put(c1.id, expected(c0).subarray(0, c1.size)), false, "wrong bytes");
+      assert.equal(cache.has(c1.id), false);
+      assert.deepEqual(await Deno.readFile(chunkPath(cache.dir, c0.id)), expected(c0));
+      assert.deepEqual(await cache.read(c0), expected(c0));
+      assert.equal(f.store.count("get"), 0);
+
+      // A drop while the fetched chunk is still being written leaves nothing behind.
+      const reading = cache.read(c1);
+      const pin = cache.pin([c2.id]);
+      await cache.read(c2);
+      await reading;
+      const freed = await cache.drop([c0.id, c1.id, c2.id, c3.id]);
+      assert.equal(freed, c0.size + c1.size);
+      await cache.idle();
+      assert.deepEqual(held(cache, [c0, c1, c2, c3]), [c2.id], "the pinned chunk stays");
+      assert.deepEqual(removed.sort(), [c0.id, c1.id].sort());
+      await assert.rejects(() => Deno.stat(chunkPath(cache.dir, c0.id)), Deno.errors.NotFound);
+      assert.equal(cache.stats().dropped, 2);
+      assert.equal(cache.stats().bytes, c2.size);
+      pin.release();
+    });
+
+    await t.step("an evicted chunk leaves the memory tier too and is reported", async () => {
+      const maxBytes = c1.size + c2.size;
+      await using cache = await openCache(f, { dir: join(f.tmp, "evicted"), maxBytes });
+      const removed: string[] = [];
+      const stop = cache.watchRemovals((id) => removed.push(id));
+      for (const c of [c0, c1, c2]) await cache.read(c);
+      await cache.idle();
+      assert.deepEqual(removed, [c0.id]);
+      assert.equal(cache.has(c0.id), false, "not served from memory as if it were cached");
+      stop();
+      await cache.drop([c1.id]);
+      assert.deepEqual(removed, [c0.id]);
+    });
+
     await t.step("chunkCacheDir puts repositories apart, beside the state by default", () => {
       const config = { cache: { dir: "" }, state: { dir: "/s" } };
       assert.equal(chunkCacheDir(config, "r1"), "/s/cache/r1");

@@ -14,6 +14,12 @@
  *   chunk read back from disk is verified against its keyed id; a corrupt file
  *   is dropped and fetched again. {@linkcode ChunkCache.stats} feeds `statfs`;
  *   `onEvent` + {@linkcode cacheMetricsHook} feed Prometheus.
+ *   {@linkcode ChunkCache.put} keeps chunks this machine already has (a file
+ *   written locally, checked against the ids) and {@linkcode ChunkCache.drop}
+ *   removes chunks at once (unsync); {@linkcode ChunkCache.watchRemovals}
+ *   reports every chunk that leaves the cache (evicted, dropped, corrupt), so
+ *   the file system can show the files needing it as stubs again. An evicted
+ *   chunk leaves the memory tier too.
  * - {@linkcode RangeReader} (`range_reader.ts`): bytes `[offset, offset+len)`
  *   of a file version from the chunks that cover them, no local file needed.
  *   Sequential readers get a bounded read-ahead; random reads fetch only what
@@ -25,9 +31,9 @@
  *   once complete, or delete it.
  *
  * What stays in the cache: chunks read through a `RangeReader` or a
- * `Hydration.waitFor` (a re-open reads them without a fetch), not those of a
- * full `fill()` (the hydrated file holds them; copying a 1 GiB file into the
- * cache would evict everything else).
+ * `Hydration.waitFor` (a re-open reads them without a fetch) and chunks
+ * `put` into it, not those of a full `fill()` (the hydrated file holds them;
+ * copying a 1 GiB file into the cache would evict everything else).
  *
  * Typical use by the file system:
  *
@@ -74,7 +80,14 @@
  * const reader = new RangeReader(cache, manifest, { path: "/docs/big.iso" });
  * const piece = await reader.read(900 * 2 ** 20, 4096, signal);
  *
- * // statfs: cache.stats().bytes of cache.stats().maxBytes in use.
+ * // A file written here and committed: keep its chunks (false: bytes do not match the id).
+await cache.put(ref.id, bytesOfThatChunk);
+// Unsync: free the file's chunks now (pinned ones stay); follow what leaves the cache.
+const stop = cache.watchRemovals((id) => markFilesNeeding(id).asStubs());
+await cache.drop(manifest.chunks.map((c) => c.id));
+stop();
+
+// statfs: cache.stats().bytes of cache.stats().maxBytes in use.
  * await cache.close(); // at unmount: records the LRU order for the next start
  * ```
  *

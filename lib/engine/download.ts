@@ -24,6 +24,12 @@ import type { ProgressTracker } from "./progress.ts";
 
 /** Files at least this large are fsynced before they are moved into place. */
 const SYNC_THRESHOLD = 1024 * 1024;
+/**
+ * A large file's data is synced every this many bytes as it is written: the
+ * disk writes while later chunks are still being fetched and decoded, instead
+ * of all at once in the final sync (~0.5 s per GiB here, on top of the pull).
+ */
+const SYNC_EVERY = 64 * 1024 * 1024;
 
 /**
  * Download, verify and write one file at `path` (which must not exist: the
@@ -67,6 +73,7 @@ export async function downloadFile(
         window.set(i, read);
       };
       for (let i = 0; i < Math.min(concurrency, chunks.length); i++) fetch(i);
+      let unsynced = 0;
       for (let i = 0; i < chunks.length; i++) {
         let data: Uint8Array;
         try {
@@ -83,6 +90,11 @@ export async function downloadFile(
         fetch(i + concurrency);
         await writeAll(file, data);
         progress?.addBytes(data.length);
+        unsynced += data.length;
+        if (unsynced >= SYNC_EVERY) {
+          await file.syncData();
+          unsynced = 0;
+        }
       }
     }
     // Large files are synced; small ones are not (one fsync each would dominate a tree pull,

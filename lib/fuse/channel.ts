@@ -17,6 +17,8 @@ const MAX_READ_FAILURES = 1000;
 export class Channel {
   private failures = 0;
   private shut = false;
+  /** The notification being written; the next one waits for it (see {@linkcode notify}). */
+  private notifying: Promise<unknown> = Promise.resolve();
 
   /** Talk over the open /dev/fuse descriptor `fd`. */
   constructor(readonly fd: number) {}
@@ -73,13 +75,23 @@ export class Channel {
   /**
    * Send a notification (`code` from NotifyCode). It runs on a worker thread:
    * the kernel may take directory locks held by requests we have yet to answer.
+   *
+   * Notifications go out one at a time. A blocked one holds a thread of the
+   * runtime's blocking pool, the same pool that serves async file I/O and
+   * channel reads; sent all at once, a burst of them blocked behind a rename
+   * used up the pool, the rename's own file I/O never ran, its reply never
+   * went out and the mount deadlocked. One at a time, at most one thread waits.
    */
-  async notify(code: number, body: Uint8Array): Promise<boolean> {
-    if (this.shut) return false;
-    const msg = new Uint8Array(Size.OUT_HEADER + body.length);
-    msg.set(encodeOutHeader(msg.length, code, 0));
-    msg.set(body, Size.OUT_HEADER);
-    const n = Number(await libc().writeAsync(this.fd, msg, BigInt(msg.length)));
-    return n === msg.length;
+  notify(code: number, body: Uint8Array): Promise<boolean> {
+    const sent = this.notifying.then(async () => {
+      if (this.shut) return false;
+      const msg = new Uint8Array(Size.OUT_HEADER + body.length);
+      msg.set(encodeOutHeader(msg.length, code, 0));
+      msg.set(body, Size.OUT_HEADER);
+      const n = Number(await libc().writeAsync(this.fd, msg, BigInt(msg.length)));
+      return n === msg.length;
+    });
+    this.notifying = sent.catch(() => {});
+    return sent;
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LabelDomain, MetricInfo } from "./registry.ts";
+import type { LabelDomain, MetricInfo } from "./metric.ts";
 import { createTcfsMetrics } from "./tcfs_metrics.ts";
 
 const ENDPOINTS: string[][] = [

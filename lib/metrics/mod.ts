@@ -29,13 +29,6 @@ export {
   validateMetricName,
 } from "./exposition.ts";
 export {
-  type AnyMetric,
-  Counter,
-  Gauge,
-  type GaugeOptions,
-  Histogram,
-  type HistogramOptions,
-  type HistogramSnapshot,
   type LabelArgs,
   type LabelDomain,
   type LabelSpec,
@@ -43,8 +36,16 @@ export {
   type MetricInfo,
   type MetricOptions,
   type NoLabels,
-  Registry,
-} from "./registry.ts";
+} from "./metric.ts";
+export {
+  Counter,
+  Gauge,
+  type GaugeOptions,
+  Histogram,
+  type HistogramOptions,
+  type HistogramSnapshot,
+} from "./metric_kinds.ts";
+export { type AnyMetric, Registry } from "./registry.ts";
 export {
   createTcfsMetrics,
   type Direction,

@@ -27,7 +27,8 @@ import {
 } from "../storage/counting.ts";
 import type { ObjectStore } from "../storage/store.ts";
 import { VERSION } from "../version.ts";
-import { type Counter, type Gauge, type Histogram, Registry } from "./registry.ts";
+import type { Counter, Gauge, Histogram } from "./metric_kinds.ts";
+import { Registry } from "./registry.ts";
 
 /** How an operation ended. */
 export const OUTCOMES = ["ok", "error"] as const;

@@ -12,6 +12,9 @@ function sample(n: number): Namespace {
   const ns = new Namespace();
   const versions = (device: string, seq: number): PathVersion[] =>
     Array.from({ length: n }, (_, i): PathVersion => {
+      // Each device's content differs, so concurrent writes are real conflicts (identical
+      // content written concurrently merges into one head).
+      const id = (k: number) => hex(k + (device === A ? 0 : 50_000));
       const base: PathVersion = {
         path: `/d${i % 10}/sub ${i % 3}/é-${i}`,
         vv: { [device]: seq },
@@ -26,25 +29,25 @@ function sample(n: number): Namespace {
       };
       switch (i % 6) {
         case 0:
-          return { ...base, manifestId: hex(i), manifest: { ref: hex(i) } };
+          return { ...base, manifestId: id(i), manifest: { ref: id(i) } };
         case 1:
           return {
             ...base,
-            manifestId: hex(i),
-            manifest: { v: 1, size: 5, oid: hex(i + 1), chunks: [], inline: btoa("hello") },
+            manifestId: id(i),
+            manifest: { v: 1, size: 5, oid: id(i + 1), chunks: [], inline: btoa("hello") },
             conflictOf: "/marked as a conflict copy of this",
           };
         case 2:
           return {
             ...base,
-            manifestId: hex(i),
+            manifestId: id(i),
             manifest: {
               v: 1,
               size: 5,
-              oid: hex(i + 1),
+              oid: id(i + 1),
               chunks: [
-                { id: hex(i + 2), offset: 0, size: 2 },
-                { id: hex(i + 3), offset: 2, size: 3, pack: { id: hex(7), offset: i, length: 40 } },
+                { id: id(i + 2), offset: 0, size: 2 },
+                { id: id(i + 3), offset: 2, size: 3, pack: { id: hex(7), offset: i, length: 40 } },
               ],
             },
           };

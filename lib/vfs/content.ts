@@ -101,6 +101,30 @@ export class ContentStore {
     });
   }
 
+  /**
+   * Put the chunks of `m` into the cache from `file`, a local copy of the same
+   * content (a written file just committed), so the file stays local once
+   * that copy is gone. Resolves with whether the cache holds every chunk:
+   * false when `m` is larger than the quota or the file no longer matches
+   * (written again since); what did match is kept.
+   */
+  async keepFrom(m: Manifest, file: string): Promise<boolean> {
+    if (m.size > this.cache.maxBytes) return false;
+    using f = await Deno.open(file, { read: true });
+    for (const c of m.chunks) {
+      if (this.cache.has(c.id)) continue;
+      const bytes = new Uint8Array(c.size);
+      await f.seek(c.offset, Deno.SeekMode.Start);
+      for (let got = 0; got < c.size;) {
+        const n = await f.read(bytes.subarray(got));
+        if (n === null) return false;
+        got += n;
+      }
+      if (!await this.cache.put(c.id, bytes)) return false;
+    }
+    return this.isCached(m);
+  }
+
   /** Write the whole content of `m` into `file` (a new working copy). */
   async copyTo(m: Manifest, path: string, file: LocalFile, signal?: AbortSignal): Promise<void> {
     const reader = this.reader(m, path);

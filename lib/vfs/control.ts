@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CachePin, ChunkCache } from "../cache/mod.ts";
+import type { ChunkCache } from "../cache/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { NotFoundError, TcfsError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
@@ -15,9 +15,10 @@ import type { Namespace, PathVersion, Repository } from "../repo/mod.ts";
 import { Committer } from "./committer.ts";
 import { ContentStore } from "./content.ts";
 import { type DirHandle, type FileHandle, HandleTable } from "./handles.ts";
-import type { Node } from "./inodes.ts";
+import type { FileContent, Node } from "./inodes.ts";
 import type { Change, JournaledChange, WriteJournal } from "./journal.ts";
 import { LocalFiles } from "./local_file.ts";
+import { MountPins } from "./pins.ts";
 import type { NamesMode } from "./naming.ts";
 import { Tree } from "./tree.ts";
 import { View } from "./view.ts";
@@ -97,13 +98,14 @@ export class MountControl {
   protected readonly fileHandles: HandleTable<FileHandle> = new HandleTable();
   /** Open directories. */
   protected readonly dirHandles: HandleTable<DirHandle> = new HandleTable();
+  /** Pinned files and paths. */
+  protected readonly pins: MountPins;
   readonly #files: LocalFiles;
   readonly #opts: VfsOptions;
-  readonly #pins = new Map<Node, CachePin>();
   /** Settles once {@link recover} has pinned again what was pinned before the last stop. */
   pinsRestored: Promise<void> = Promise.resolve();
-  /** Paths `pin` was asked for (persisted, restored by {@link recover}). */
-  readonly #pinnedPaths = new Set<string>();
+  /** Committed files being put into the cache from their local copies. */
+  readonly #keeping = new Set<Promise<void>>();
 
   /** Assemble the parts around an opened journal (use `TcfsFileSystem.open`). */
   constructor(opts: VfsOptions, opened: { journal: WriteJournal; changes: JournaledChange[] }) {
@@ -128,6 +130,7 @@ export class MountControl {
       negativeTtlMs: opts.negativeTtlMs ?? 1000,
     }, opts.log);
     this.#files = new LocalFiles((id) => this.journal.contentPath(id));
+    this.pins = new MountPins(this.journal);
     this.writes = new WritePath({
       tree: this.tree,
       committer: this.committer,
@@ -154,28 +157,44 @@ export class MountControl {
     try {
       await this.committer.flush();
     } finally {
+      // A committed copy goes only once the cache holds its content (then the file stays local).
+      await this.#keptIntoCache();
       for (const id of await this.journal.contentIds()) {
         if (!this.committer.usesContent(id)) await this.journal.removeContent(id);
       }
-      this.#restorePins();
+      await this.#restorePins();
     }
     return pending;
   }
 
-  /** Pin again, in the background, what was pinned before the last stop. */
-  #restorePins(): void {
-    this.pinsRestored = this.journal.readPins().then(async (paths) => {
+  /**
+   * Read the paths pinned before the last stop (from then on they count as
+   * pinned) and pin them again in the background (hydrating them).
+   */
+  async #restorePins(): Promise<void> {
+    let paths: string[];
+    try {
+      paths = await this.pins.load();
+    } catch (err) {
+      this.log.warn("mount: pins not restored", { error: (err as Error).message });
+      return;
+    }
+    this.pinsRestored = (async () => {
       for (const path of paths) {
         await this.pin(path, true).catch((err) =>
           this.log.warn("mount: could not pin again", { path, error: (err as Error).message })
         );
       }
-    }, (err) => this.log.warn("mount: pins not restored", { error: (err as Error).message }));
+    })();
   }
 
   /** Commit everything pending now (rejects when something could not be committed). */
   async commitNow(): Promise<void> {
-    await this.committer.flush();
+    try {
+      await this.committer.flush();
+    } finally {
+      await this.#keptIntoCache();
+    }
   }
 
   /** Number of changes not committed yet. */
@@ -218,26 +237,39 @@ export class MountControl {
   }
 
   /**
-   * Turn files at or below `path` back into stubs: their local copies go
-   * (their chunks are left to the cache's LRU). Refused for files with
-   * changes not committed yet and for pinned or open written files.
+   * Turn files at or below `path` back into stubs: their local copies go and
+   * their chunks leave the cache at once (chunks a pinned file shares stay),
+   * so they are stubs after a restart too. Checked for every file before
+   * anything changes, as `tcfs unsync` of a synced folder does: refused for
+   * files with changes not committed yet, pinned files (also when the pin is
+   * still being restored) and open written files. Files whose content is
+   * inline in their record have nothing to free and are left as they are.
    */
   async unsync(path: string): Promise<PathOpResult> {
     const nodes = [...this.#under(path)].filter((n) => n.kind === "file");
     for (const node of nodes) {
       const at = node.path()!;
       if (this.committer.hasPendingUnder(at)) {
-        throw new TcfsError(`${at} has changes not committed yet: wait a moment and run again`);
+        throw new TcfsError(
+          `${at} has local changes that are not committed yet: wait for the commit, then unsync`,
+        );
       }
-      if (this.#pins.has(node)) throw new TcfsError(`${at} is pinned: unpin it first`);
+      if (this.pins.holds(node) || this.pins.covers(at)) {
+        throw new TcfsError(`${at} is pinned: unpin it first`);
+      }
       if (node.local !== undefined && node.opens > 0) {
         throw new TcfsError(`${at} is open: close it, then unsync`);
       }
     }
     const out = { files: 0, bytes: 0 };
     for (const node of nodes) {
-      if (!this.view.isLocal(node) || !node.content) continue;
+      if (!node.content) continue;
+      const m = await this.content.manifest(node.content);
+      if (m.chunks.length === 0) continue;
+      const wasLocal = this.view.isLocal(node);
       await this.#dropLocal(node);
+      const freed = await this.content.cache.drop(m.chunks.map((c) => c.id));
+      if (!wasLocal && freed === 0) continue;
       node.hydrated = false;
       node.unsynced = true;
       this.view.invalidate(node.parent, node.name, node);
@@ -251,25 +283,14 @@ export class MountControl {
   async pin(path: string, pinned: boolean): Promise<PathOpResult> {
     const out = { files: 0, bytes: 0 };
     if (pinned) await this.hydrate(path);
-    const before = this.#pinnedPaths.size;
-    if (pinned) this.#pinnedPaths.add(path);
-    else {
-      for (const p of this.#pinnedPaths) {
-        if (p === path || isBelow(p, path)) this.#pinnedPaths.delete(p);
-      }
-    }
-    if (pinned || this.#pinnedPaths.size !== before) {
-      await this.journal.writePins([...this.#pinnedPaths]);
-    }
+    await this.pins.save(path, pinned);
     for (const node of this.#under(path)) {
       if (node.kind !== "file" || !node.content) continue;
-      const held = this.#pins.get(node);
+      const held = this.pins.holds(node);
       if (pinned && !held) {
-        this.#pins.set(node, this.content.pin(await this.content.manifest(node.content)));
-      } else if (!pinned && held) {
-        held.release();
-        this.#pins.delete(node);
-      } else continue;
+        this.pins.hold(node, this.content.pin(await this.content.manifest(node.content)));
+      } else if (!pinned && held) this.pins.release(node);
+      else continue;
       out.files++;
       out.bytes += node.size;
     }
@@ -282,11 +303,12 @@ export class MountControl {
    */
   async close(): Promise<void> {
     for (const h of this.fileHandles.values()) h.reader?.close();
-    for (const pin of this.#pins.values()) pin.release();
-    this.#pins.clear();
     try {
       await this.committer.close();
     } finally {
+      await this.#keptIntoCache();
+      this.pins.releaseAll();
+      this.view.close();
       await this.#files.closeAll();
     }
   }
@@ -307,13 +329,52 @@ export class MountControl {
   /** A commit landed: the node at that path now stands on the committed version. */
   #committed(change: Change, version: PathVersion | null): void {
     const node = this.tree.findLoaded(change.path);
-    if (!node || !version) return;
-    node.base = version.vv;
-    if (version.deleted || this.committer.pendingAt(change.path)) return;
-    if (version.manifestId && version.manifest) {
-      node.content = { manifestId: version.manifestId, manifest: version.manifest };
+    if (node && version) {
+      node.base = version.vv;
+      if (!version.deleted && !this.committer.pendingAt(change.path)) {
+        if (version.manifestId && version.manifest) {
+          node.content = { manifestId: version.manifestId, manifest: version.manifest };
+        }
+        node.mtime = version.mtime;
+      }
     }
-    node.mtime = version.mtime;
+    if (change.local !== undefined && version?.manifestId && version.manifest && !version.deleted) {
+      const content = { manifestId: version.manifestId, manifest: version.manifest };
+      const keeping = this.#keepCommitted(change.path, change.local, content).catch((err) =>
+        this.log.warn("mount: a committed file was not put into the cache", {
+          path: change.path,
+          error: (err as Error).message,
+        })
+      ).finally(() => this.#keeping.delete(keeping));
+      this.#keeping.add(keeping);
+    }
+  }
+
+  /**
+   * A written file was committed from content file `id`: put its chunks into
+   * the cache from that file, and once the cache holds them all, let the
+   * file go (unless it is open or written again), so the file stays local
+   * within the cache's quota, also after a restart. A pinned file's pin
+   * moves to the new content.
+   */
+  async #keepCommitted(path: string, id: string, content: FileContent): Promise<void> {
+    const m = await this.content.manifest(content);
+    const node = this.tree.findLoaded(path);
+    const current = (n: Node | undefined): n is Node =>
+      n !== undefined && n.local === id && n.content?.manifestId === content.manifestId;
+    if (current(node) && this.pins.holds(node)) this.pins.hold(node, this.content.pin(m));
+    // Held while it goes in, so the file's first chunks are not evicted by its last ones.
+    using _pin = this.content.pin(m);
+    if (!await this.content.keepFrom(m, this.journal.contentPath(id))) return;
+    if (current(node) && node.opens === 0 && !this.committer.pendingAt(path)) {
+      await this.#dropLocal(node);
+      this.view.noteHydrated(node);
+    }
+  }
+
+  /** Wait for committed files still going into the cache. */
+  async #keptIntoCache(): Promise<void> {
+    while (this.#keeping.size > 0) await Promise.allSettled([...this.#keeping]);
   }
 
   /** The node at `path` and everything below it. */
@@ -330,9 +391,4 @@ export class MountControl {
     };
     yield* walk(this.tree, node);
   }
-}
-
-/** Whether `path` is strictly below directory `dir`. */
-function isBelow(path: string, dir: string): boolean {
-  return dir === "/" ? path !== "/" : path.startsWith(dir + "/");
 }

@@ -16,6 +16,7 @@ import {
   type RequestContext,
 } from "../fuse/ops.ts";
 import { MountControl } from "./control.ts";
+import type { FileHandle } from "./handles.ts";
 import type { InodeRef, Node } from "./inodes.ts";
 import { resolveName } from "./naming.ts";
 
@@ -124,8 +125,9 @@ export class EntryOps extends MountControl {
     const entry = await this.view.entry(node, "node");
     node.opens++;
     const writable = (flags & O_ACCMODE) !== 0;
-    const held = await this.writes.hold(node, undefined);
-    const fh = this.fileHandles.add({ node, view: "node", writable, dirty: true, held });
+    const handle: FileHandle = { node, view: "node", writable, dirty: true };
+    await this.writes.hold(handle, node);
+    const fh = this.fileHandles.add(handle);
     return { entry, open: { fh, keepCache: true } };
   }
 
@@ -136,9 +138,11 @@ export class EntryOps extends MountControl {
     if (!dir && node.kind === "dir") fail(Errno.EISDIR);
     if (dir && this.tree.children(node).size > 0) fail(Errno.ENOTEMPTY);
     const from = node.parent;
+    const path = node.path()!;
     await this.writes.remove(node);
     if (found.view === "stub") this.view.invalidate(from, node.name);
     await this.dropContentOf(node);
+    await this.pins.removed(path);
     this.committer.schedule();
   }
 
@@ -181,8 +185,10 @@ export class EntryOps extends MountControl {
     for (let p: Node | null = to; p; p = p.parent) if (p === node) fail(Errno.EINVAL);
     const from = node.parent;
     const oldName = node.name;
+    const oldPath = node.path()!;
     const replaced = await this.writes.move(node, to, realName);
     if (replaced) await this.dropContentOf(replaced);
+    await this.pins.moved(node, oldPath);
     if (found.view === "stub") {
       // The kernel moved the alias's dentry; other spellings of both names are stale.
       this.view.invalidate(from, oldName);

@@ -154,7 +154,7 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
     if (h.text) return h.text.subarray(offset, offset + size);
     const node = h.node;
     if (node.local !== undefined) {
-      h.held = await this.writes.hold(node, h.held);
+      await this.writes.hold(h, node);
       return await this.writes.withFile(node, (f) => f.read(offset, size));
     }
     if (!node.content || offset >= node.size) return new Uint8Array(0);
@@ -191,7 +191,7 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
     if (!h.writable || h.text) fail(Errno.EBADF);
     h.dirty = true;
     const written = await this.writes.write(h.node, offset, data, ctx.signal);
-    h.held = await this.writes.hold(h.node, h.held);
+    await this.writes.hold(h, h.node);
     return written;
   }
 

@@ -17,8 +17,26 @@
  *   kill -9 loses no acknowledged write; they are committed to the repository
  *   `commit_delay_ms` after the last close/fsync (one record per burst).
  *   Hard links are refused (EPERM); owners are not kept (chown succeeds).
+ * - What is local lives in the chunk cache, under its quota: a file is
+ *   hydrated while every chunk of it is cached. When the cache evicts a
+ *   chunk over the quota, the files needing it show as `name.tc` again at
+ *   once (the kernel's entries are invalidated); pinned files are never
+ *   evicted. A written file goes into the cache when it is committed (read
+ *   back from its working copy, checked chunk by chunk), and the working
+ *   copy is removed once the cache holds it all, so it is still `name`
+ *   after a restart; a file larger than the quota shows as a stub then.
  * - statfs reports the chunk cache's quota; missing names are answered with
- *   negative entries cached for `negative_ttl_ms`.
+ *   negative entries cached for `negative_ttl_ms`. A directory's link count
+ *   is 2 + its subdirectories.
+ * - Conflicts: where devices wrote one path concurrently and no device has
+ *   settled it yet, the mount shows the preferred version only (the one
+ *   `Namespace.get` gives: live, newest). The other versions are not lost:
+ *   `tcfs conflicts` lists them, `tcfs resolve` settles them, and conflict
+ *   copies a syncing device commits (`name (conflict <device> <time> #n).ext`)
+ *   are ordinary files and show in the mount like any other. Showing
+ *   unsettled versions as read-only copies in the mount was left out: such
+ *   entries would exist in no record, and renames, `rm -r` and commits of
+ *   their directories would each need rules of their own.
  *
  * How to run it (the daemon's `tcfs mount`):
  *
@@ -57,12 +75,16 @@
  * ```
  *
  * `fs.pendingChanges` and `fs.commitNow()` expose the commit queue (status,
- * tests). Pins are kept in the journal directory and taken up again by
- * `recover()` in the background (`fs.pinsRestored` settles when done); a pin
+ * tests). Pins are saved by path in the journal directory (they follow
+ * renames and go with deletions made through the mount) and taken up again
+ * by `recover()`: the paths count as pinned at once, their files are pinned
+ * again in the background (`fs.pinsRestored` settles when done). A pin
  * holds a file's chunks in the cache, so eviction never turns it back into a
- * stub. Errors: `hydrate`/`unsync`/`pin` throw `NotFoundError`
- * for paths not in the repository and a `TcfsError` with the reason when a
- * file cannot be unsynced (uncommitted changes, pinned, open).
+ * stub. `unsync` removes a file's chunks from the cache at once (space is
+ * free, and the file is a stub after a restart too). Errors:
+ * `hydrate`/`unsync`/`pin` throw `NotFoundError` for paths not in the
+ * repository; `unsync` checks every file first and throws a `TcfsError` with
+ * the reason when one cannot be unsynced (uncommitted changes, pinned, open).
  *
  * @module
  */

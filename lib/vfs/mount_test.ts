@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { randomBytes } from "../../tests/fixtures/tree.ts";
 import { assertFuseAvailable } from "../../tests/services/mod.ts";
 import { sh, shOk, withMount } from "../fuse/testing/harness.ts";
+import { ChunkCache } from "../cache/mod.ts";
 import { VfsWorld } from "./testing/world.ts";
 
 const BIG = randomBytes(3_000_000, 11);
@@ -64,5 +65,27 @@ Deno.test("mount: writes, renames, deletes, chmod and utimens reach the reposito
     assertEquals(new TextDecoder().decode((await w.readRepo("/t"))!.bytes!), "x");
     const r = await sh(`ln ${mnt}/t ${mnt}/hard`);
     assert(r.code !== 0, "hard links are refused");
+  });
+});
+
+Deno.test("mount: over the cache quota a hydrated file turns back into name.tc at once", async () => {
+  await assertFuseAvailable();
+  await using w = await VfsWorld.create();
+  const a = randomBytes(3_000_000, 41);
+  await w.commitAsOther({ "/a.bin": a, "/b.bin": randomBytes(3_000_000, 42) });
+  await Deno.writeFile(`${w.tmp}/a.expected`, a);
+  await using cache = await ChunkCache.open(w.repo, { dir: `${w.tmp}/small`, maxBytes: 5 << 20 });
+  // Long kernel cache lifetimes: only the file system's invalidations can change what ls sees.
+  const fs = await w.open({ cache, attrTtlMs: 60_000, negativeTtlMs: 60_000 });
+  await withMount(fs, async (mnt) => {
+    await shOk(`cat ${mnt}/a.bin.tc > /dev/null`);
+    await cache.idle();
+    assertEquals(await shOk(`ls ${mnt}`), "a.bin\nb.bin.tc\n");
+    assert((await sh(`test -e ${mnt}/a.bin.tc`)).code !== 0, "a.bin.tc is gone (negative entry)");
+    await shOk(`cat ${mnt}/b.bin.tc > /dev/null`);
+    await cache.idle();
+    await shOk(`test -e ${mnt}/a.bin.tc`);
+    assertEquals(await shOk(`ls ${mnt}`), "a.bin.tc\nb.bin\n");
+    await shOk(`cmp ${mnt}/a.bin.tc ${w.tmp}/a.expected`);
   });
 });

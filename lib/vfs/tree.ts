@@ -72,6 +72,26 @@ export class Tree {
     return this.children(dir).get(name);
   }
 
+  /**
+   * Number of subdirectories of `dir` (for its link count), without reading
+   * a directory not read yet into nodes: the namespace and the pending
+   * changes are counted as the first read would take them.
+   */
+  subdirCount(dir: Node): number {
+    let n = 0;
+    if (dir.loaded || !dir.children) {
+      for (const c of dir.children?.values() ?? []) if (c.kind === "dir") n++;
+      return n;
+    }
+    const path = dir.path();
+    if (path === null) return 0;
+    for (const e of this.ns.list(path)) {
+      if (e.kind === "dir" && !this.#pending.pendingAt(e.path)) n++;
+    }
+    for (const c of this.#pending.pendingIn(path)) if (c.kind === "dir" && !c.deleted) n++;
+    return n;
+  }
+
   /** The node at `path`, reading directories on the way. */
   find(path: string): Node | undefined {
     let node: Node | undefined = this.root;

@@ -15,6 +15,7 @@ import {
   type Notifier,
 } from "../fuse/ops.ts";
 import type { Logger } from "../log/mod.ts";
+import type { Manifest } from "../repo/mod.ts";
 import type { ContentStore } from "./content.ts";
 import { type InodeRef, type InodeView, type Node, ROOT_INO } from "./inodes.ts";
 import { type NamesMode, visibleName } from "./naming.ts";
@@ -41,6 +42,9 @@ export class View {
   readonly #log: Logger;
   readonly #uid = Deno.uid() ?? 0;
   readonly #gid = Deno.gid() ?? 0;
+  /** Chunk id → files shown as local that need it (so an eviction turns them into stubs). */
+  readonly #holders = new Map<string, Set<Node>>();
+  readonly #stopWatching: () => void;
   /** Set by the session's INIT; notifications before that have nothing to tell. */
   notifier?: Notifier;
 
@@ -51,6 +55,13 @@ export class View {
     this.names = names;
     this.#times = times;
     this.#log = log;
+    this.#stopWatching = content.cache.watchRemovals((id) => this.#chunkGone(id));
+  }
+
+  /** Stop following the chunk cache. */
+  close(): void {
+    this.#stopWatching();
+    this.#holders.clear();
   }
 
   /** Whether a node shows as a stub: a file not local, a directory never listed. */
@@ -67,9 +78,38 @@ export class View {
     if (node.hydrated === undefined) {
       const m = this.#content.known(node.content);
       if (!m) return false;
-      node.hydrated = this.#content.isCached(m);
+      if (this.#content.isCached(m)) this.#markHydrated(node, m);
+      else node.hydrated = false;
     }
-    return node.hydrated;
+    return node.hydrated === true;
+  }
+
+  /** A file's chunks are all cached: it shows as local until one of them leaves the cache. */
+  #markHydrated(node: Node, m: Manifest): void {
+    node.hydrated = true;
+    for (const c of m.chunks) {
+      let nodes = this.#holders.get(c.id);
+      if (!nodes) this.#holders.set(c.id, nodes = new Set());
+      nodes.add(node);
+    }
+  }
+
+  /**
+   * Chunk `id` left the cache (evicted over the quota, dropped): files that
+   * showed as local because of it are stubs again (`name` turns into
+   * `name.tc`; the kernel is told). Their state is checked afresh on next use.
+   */
+  #chunkGone(id: string): void {
+    const nodes = this.#holders.get(id);
+    if (!nodes) return;
+    this.#holders.delete(id);
+    for (const node of nodes) {
+      if (node.hydrated !== true) continue;
+      node.hydrated = undefined;
+      if (this.names === "stubs" && node.local === undefined && !this.isLocal(node)) {
+        this.invalidate(node.parent, node.name);
+      }
+    }
   }
 
   /** Check again whether a file's chunks are all cached (they may have been evicted). */
@@ -85,7 +125,12 @@ export class View {
       const mode = n.kind === "dir" ? 0o444 : n.mode & 0o7777;
       return this.#attr(ino, FileType.S_IFREG | mode, text.length, n, 1);
     }
-    const nlink = n.kind === "dir" ? 2 : n.parent || n.ino === ROOT_INO ? 1 : 0;
+    // A directory's link count is 2 + its subdirectories (their `..`), as find(1) expects.
+    const nlink = n.kind === "dir"
+      ? 2 + this.#tree.subdirCount(n)
+      : n.parent || n.ino === ROOT_INO
+      ? 1
+      : 0;
     return this.#attr(ino, TYPE_BITS[n.kind] | n.mode, n.size, n, nlink);
   }
 
@@ -164,7 +209,7 @@ export class View {
     if ((node.hydrated === true && !node.unsynced) || !node.content) return;
     const m = this.#content.known(node.content);
     if (!m || !this.#content.isCached(m)) return;
-    node.hydrated = true;
+    this.#markHydrated(node, m);
     node.unsynced = false;
     if (this.names === "stubs") this.invalidate(node.parent, node.name);
   }

@@ -83,15 +83,27 @@ export class WritePath {
   }
 
   /**
-   * Keep the node's working copy open for an open handle that held `held`
-   * before (so reads and writes through it do not reopen the file). Returns
-   * what the handle holds now; give it to {@link unhold} when it closes.
+   * Keep the node's working copy open for handle `h` (so reads and writes
+   * through it do not reopen the file); {@link unhold} lets it go when the
+   * handle closes. The handle's record changes before anything is awaited, so
+   * concurrent calls for one handle (the kernel's parallel reads) take and
+   * drop each file exactly once.
    */
-  async hold(node: Node, held: string | undefined): Promise<string | undefined> {
-    if (node.local === held) return held;
-    if (node.local !== undefined) await this.#d.files.acquire(node.local);
-    if (held !== undefined) await this.#d.files.release(held);
-    return node.local;
+  async hold(h: { held?: string }, node: Node): Promise<void> {
+    const want = node.local;
+    const prev = h.held;
+    if (want === prev) return;
+    h.held = want;
+    // acquire() counts the holder synchronously, before the release below can close the file.
+    const taking = want === undefined ? undefined : this.#d.files.acquire(want);
+    if (prev !== undefined) await this.#d.files.release(prev);
+    try {
+      await taking;
+    } catch (err) {
+      // A failed acquire holds nothing: do not release it again on close.
+      if (h.held === want) h.held = undefined;
+      throw err;
+    }
   }
 
   /** A handle that held content file `held` closed. */

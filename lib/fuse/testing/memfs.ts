@@ -2,13 +2,13 @@
  * A small in-memory file system on the FUSE interface, for tests and
  * benchmarks of the protocol layer: files, directories, symlinks, hard links,
  * rename, truncate, times, plus hooks to slow reads down and to change the
- * tree behind the kernel's back.
+ * tree behind the kernel's back. This module answers the FUSE requests; the
+ * inode table they work on is `mem_tree.ts`.
  *
  * @module
  */
 
 import {
-  type Attr,
   type AttrReply,
   type CreateReply,
   type DirList,
@@ -23,25 +23,13 @@ import {
   type Notifier,
   type OpenReply,
   type RequestContext,
-  ROOT_INO,
   type SetAttrChanges,
   type Timespec,
 } from "../ops.ts";
 import { timespecToMs } from "../codec.ts";
+import { type MemNode, MemTree, now } from "./mem_tree.ts";
 
-/** One inode of a {@linkcode MemFs}. */
-export interface MemNode {
-  /** Its attributes (size is the file's length). */
-  attr: Attr;
-  /** File content (capacity may exceed `attr.size`). */
-  data: Uint8Array;
-  /** Symlink target. */
-  target?: string;
-  /** Directory entries by name. */
-  children?: Map<string, Ino>;
-  /** Kernel lookup count. */
-  lookups: number;
-}
+export type { MemNode } from "./mem_tree.ts";
 
 /** Options of a {@linkcode MemFs}. */
 export interface MemFsOptions {
@@ -55,18 +43,12 @@ export interface MemFsOptions {
 
 const RENAME_NOREPLACE = 1;
 
-function now(): number {
-  return Date.now();
-}
-
 function timeOf(t: Timespec | "now"): number {
   return t === "now" ? now() : timespecToMs(t);
 }
 
 /** An in-memory file system. */
-export class MemFs implements FileSystem {
-  /** Inodes by number. */
-  readonly nodes: Map<Ino, MemNode> = new Map();
+export class MemFs extends MemTree implements FileSystem {
   /** Reads of these inodes wait this many ms first (aborted by INTERRUPT). */
   readonly readDelayMs: Map<Ino, number> = new Map();
   /** Unique ids of requests whose signal was aborted while they waited. */
@@ -77,7 +59,6 @@ export class MemFs implements FileSystem {
   notifier?: Notifier;
   /** Set once the session ended (DESTROY or unmount). */
   destroyed = false;
-  private nextIno = ROOT_INO + 1;
   private nextFh = 1;
   private readonly attrTtlMs: number;
   private readonly entryTtlMs: number;
@@ -85,78 +66,10 @@ export class MemFs implements FileSystem {
 
   /** An empty file system whose root is owned by the current user. */
   constructor(options: MemFsOptions = {}) {
+    super();
     this.attrTtlMs = options.attrTtlMs ?? 1000;
     this.entryTtlMs = options.entryTtlMs ?? 1000;
     this.keepCache = options.keepCache ?? true;
-    const root = this.newNode(FileType.S_IFDIR | 0o755, Deno.uid() ?? 0, Deno.gid() ?? 0);
-    root.attr.ino = ROOT_INO;
-    this.nodes.delete(root.attr.ino);
-    this.nodes.set(ROOT_INO, root);
-    this.nextIno = ROOT_INO + 1;
-    root.lookups = 1;
-  }
-
-  /** A fresh, unlinked inode. */
-  private newNode(mode: number, uid: number, gid: number): MemNode {
-    const t = now();
-    const ino = this.nextIno++;
-    const isDir = (mode & FileType.S_IFMT) === FileType.S_IFDIR;
-    const node: MemNode = {
-      attr: { ino, size: 0, atime: t, mtime: t, ctime: t, mode, nlink: isDir ? 2 : 1, uid, gid },
-      data: new Uint8Array(0),
-      children: isDir ? new Map() : undefined,
-      lookups: 0,
-    };
-    this.nodes.set(ino, node);
-    return node;
-  }
-
-  /** The inode `ino`, or ENOENT. */
-  node(ino: Ino): MemNode {
-    const n = this.nodes.get(ino);
-    if (!n) throw new FuseError(Errno.ENOENT);
-    return n;
-  }
-
-  /** Entries of directory `ino`, or ENOTDIR. */
-  private dir(ino: Ino): Map<string, Ino> {
-    const n = this.node(ino);
-    if (!n.children) throw new FuseError(Errno.ENOTDIR);
-    return n.children;
-  }
-
-  /** Inode at a "/"-separated path from the root, or ENOENT. */
-  resolve(path: string): Ino {
-    let ino = ROOT_INO;
-    for (const part of path.split("/").filter((p) => p !== "")) {
-      const next = this.dir(ino).get(part);
-      if (next === undefined) throw new FuseError(Errno.ENOENT, `${path}: no such file`);
-      ino = next;
-    }
-    return ino;
-  }
-
-  /** Create or replace file `name` in directory `parent` with `content` (test setup). */
-  putFile(parent: Ino, name: string, content: Uint8Array, mode = 0o644): Ino {
-    const existing = this.dir(parent).get(name);
-    const node = existing !== undefined
-      ? this.node(existing)
-      : this.linkNode(parent, name, this.newNode(FileType.S_IFREG | mode, 0, 0));
-    node.data = content.slice();
-    node.attr.size = content.length;
-    node.attr.mtime = node.attr.ctime = now();
-    return node.attr.ino;
-  }
-
-  /** Create directory `name` in `parent` (test setup). */
-  putDir(parent: Ino, name: string): Ino {
-    return this.linkNode(parent, name, this.newNode(FileType.S_IFDIR | 0o755, 0, 0)).attr.ino;
-  }
-
-  /** A directory's content changed now. */
-  private touchDir(ino: Ino): void {
-    const a = this.node(ino).attr;
-    a.mtime = a.ctime = now();
   }
 
   /** An entry reply for `node`, counting the lookup. */
@@ -168,18 +81,6 @@ export class MemFs implements FileSystem {
   /** An attr reply for `node`. */
   private attrReply(node: MemNode): AttrReply {
     return { attr: { ...node.attr }, ttlMs: this.attrTtlMs };
-  }
-
-  /** Delete an inode neither linked nor known to the kernel. */
-  private dropIfUnused(ino: Ino): void {
-    const n = this.nodes.get(ino);
-    if (n && n.attr.nlink === 0 && n.lookups <= 0) this.nodes.delete(ino);
-  }
-
-  /** EEXIST/ENAMETOOLONG unless `name` can be created in `parent`. */
-  private checkNew(parent: Ino, name: string): void {
-    if (name.length > 255) throw new FuseError(Errno.ENAMETOOLONG);
-    if (this.dir(parent).has(name)) throw new FuseError(Errno.EEXIST);
   }
 
   init(info: InitInfo): void {
@@ -228,18 +129,6 @@ export class MemFs implements FileSystem {
     return Promise.resolve(this.attrReply(n));
   }
 
-  /** Truncate or zero-extend a file. */
-  private resize(n: MemNode, size: number): void {
-    if (size > n.data.length) {
-      const grown = new Uint8Array(Math.max(size, Math.min(n.data.length * 2, size + (64 << 20))));
-      grown.set(n.data.subarray(0, n.attr.size));
-      n.data = grown;
-    } else if (size < n.attr.size) {
-      n.data.fill(0, size, n.attr.size);
-    }
-    n.attr.size = size;
-  }
-
   readlink(_ctx: RequestContext, ino: Ino): Promise<string> {
     const t = this.node(ino).target;
     if (t === undefined) throw new FuseError(Errno.EINVAL);
@@ -273,14 +162,6 @@ export class MemFs implements FileSystem {
     node.attr.ctime = now();
     this.linkNode(newParent, newName, node);
     return Promise.resolve(this.entry(node));
-  }
-
-  /** Enter `node` as `name` in `parent`. */
-  private linkNode(parent: Ino, name: string, node: MemNode): MemNode {
-    this.dir(parent).set(name, node.attr.ino);
-    if (node.children) this.node(parent).attr.nlink++;
-    this.touchDir(parent);
-    return node;
   }
 
   unlink(_ctx: RequestContext, parent: Ino, name: string): Promise<void> {

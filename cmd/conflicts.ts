@@ -4,7 +4,7 @@
  * @module
  */
 
-import { openExecutor } from "../lib/rpc/mod.ts";
+import { openExecutor } from "../lib/rpc/executor.ts";
 import type { Command } from "../lib/cli/mod.ts";
 
 /** `tcfs conflicts` */

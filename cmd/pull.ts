@@ -5,7 +5,7 @@
  */
 
 import { type Command, formatBytes, ProgressBar } from "../lib/cli/mod.ts";
-import { openExecutor } from "../lib/rpc/mod.ts";
+import { openExecutor } from "../lib/rpc/executor.ts";
 
 /** `tcfs pull` */
 export const pullCommand: Command = {

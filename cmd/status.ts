@@ -6,7 +6,7 @@
  */
 
 import type { Command } from "../lib/cli/mod.ts";
-import { openExecutor } from "../lib/rpc/mod.ts";
+import { openExecutor } from "../lib/rpc/executor.ts";
 
 /** `tcfs status` */
 export const statusCommand: Command = {

@@ -7,7 +7,7 @@
 
 import type { StubOp } from "../lib/app/mod.ts";
 import { type Command, formatBytes } from "../lib/cli/mod.ts";
-import { openExecutor } from "../lib/rpc/mod.ts";
+import { openExecutor } from "../lib/rpc/executor.ts";
 
 /** A subcommand running the stub operation `op` on its path arguments. */
 export function stubCommand(

@@ -7,7 +7,7 @@
 import { DirectExecutor, type SyncResult } from "../lib/app/mod.ts";
 import { type Command, ProgressBar } from "../lib/cli/mod.ts";
 import { TcfsError } from "../lib/errors.ts";
-import { openExecutor } from "../lib/rpc/mod.ts";
+import { openExecutor } from "../lib/rpc/executor.ts";
 import { rootsFor } from "../lib/app/mod.ts";
 import { watchLoop } from "../lib/sync/mod.ts";
 

@@ -100,7 +100,8 @@ export async function storeSynthetic(
     }
     const chunks = await Promise.all(refs);
     await writer.flush();
-    return { v: 1, size, oid: toHex(hasher.digest()), chunks };
+    const oid = repo.codec.oidFromChunks ? repo.codec.chunkListId(chunks) : toHex(hasher.digest());
+    return { v: 1, size, oid, chunks };
   } finally {
     await writer.close();
   }

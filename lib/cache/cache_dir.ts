@@ -86,6 +86,73 @@ export async function writeChunkFile(dir: string, id: string, data: Uint8Array):
   await writeAtomic(path, data);
 }
 
+/**
+ * Which file a cached chunk is on disk: inode, size and change times. A file
+ * with the same stamp as one already checked against its id is that same
+ * file; one rewritten, truncated or swapped in by another process differs.
+ */
+export interface FileStamp {
+  /** Inode number. */
+  ino: number;
+  /** Size in bytes. */
+  size: number;
+  /** Modification time (ms). */
+  mtime: number;
+  /** Status change time (ms). */
+  ctime: number;
+}
+
+/** The stamp of a file from its stat. */
+export function stampOf(info: Deno.FileInfo): FileStamp {
+  return {
+    ino: info.ino ?? -1,
+    size: info.size,
+    mtime: info.mtime?.getTime() ?? -1,
+    ctime: info.ctime?.getTime() ?? -1,
+  };
+}
+
+/** Whether two stamps are of the same, unchanged file. */
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtime === b.mtime && a.ctime === b.ctime;
+}
+
+/** Write chunk `id` (atomically); resolves with the stamp of the file written. */
+export async function writeStampedChunk(
+  dir: string,
+  id: string,
+  data: Uint8Array,
+): Promise<FileStamp> {
+  await writeChunkFile(dir, id, data);
+  return stampOf(await Deno.stat(chunkPath(dir, id)));
+}
+
+/** The content of chunk file `id` with the stamp of the file read; null when it is missing. */
+export async function readStampedChunk(
+  dir: string,
+  id: string,
+): Promise<{ data: Uint8Array; stamp: FileStamp } | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(chunkPath(dir, id), { read: true });
+  } catch {
+    return null;
+  }
+  try {
+    const info = await file.stat();
+    const data = new Uint8Array(info.size);
+    let got = 0;
+    while (got < data.length) {
+      const n = await file.read(data.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    return { data: data.subarray(0, got), stamp: stampOf(info) };
+  } finally {
+    file.close();
+  }
+}
+
 /** Record the LRU order (least recently used first) for the next open. */
 export async function writeIndex(dir: string, ids: Iterable<string>): Promise<void> {
   let text = "";

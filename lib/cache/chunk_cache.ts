@@ -5,15 +5,25 @@
  * fetches at once. It is an explicit component with its own limits, in the
  * manner of rclone's VFS cache, not a side effect of reads.
  *
- * Chunk ids are keyed hashes of the plaintext, so every chunk read from disk
- * is checked against its id before it is served (see {@linkcode ChunkCache.read}).
+ * Chunk ids are keyed hashes of the plaintext, so every chunk file read from
+ * disk is checked against its id before it is first served (see
+ * {@linkcode ChunkCache.read}).
  *
  * @module
  */
 
 import { TcfsError } from "../errors.ts";
 import type { ChunkRef, Repository } from "../repo/mod.ts";
-import { chunkPath, removeQuietly, scanCacheDir, writeChunkFile, writeIndex } from "./cache_dir.ts";
+import {
+  chunkPath,
+  type FileStamp,
+  readStampedChunk,
+  removeQuietly,
+  sameStamp,
+  scanCacheDir,
+  writeIndex,
+  writeStampedChunk,
+} from "./cache_dir.ts";
 import type {
   CacheEventKind,
   CachePin,
@@ -49,8 +59,12 @@ export class ChunkCache {
   readonly #repo: Repository;
   readonly #gate: PriorityGate;
   readonly #onEvent?: ChunkCacheOptions["onEvent"];
-  /** Chunk files on disk by id, with their sizes, least recently used first. */
-  readonly #disk = new SizedLru<true>();
+  /**
+   * Chunk files on disk by id, with their sizes, least recently used first,
+   * and the stamp of the file as this process last wrote or verified it
+   * (null: not checked yet).
+   */
+  readonly #disk = new SizedLru<FileStamp | null>();
   /** Recently read chunks, decoded. */
   readonly #memory = new SizedLru<Uint8Array>();
   readonly #memoryMax: number;
@@ -83,7 +97,7 @@ export class ChunkCache {
   static async open(repo: Repository, opts: ChunkCacheOptions): Promise<ChunkCache> {
     const cache = new ChunkCache(repo, opts);
     for (const f of await scanCacheDir(opts.dir)) {
-      cache.#disk.set(f.id, true, f.size);
+      cache.#disk.set(f.id, null, f.size);
     }
     await cache.#evict();
     return cache;
@@ -109,9 +123,11 @@ export class ChunkCache {
    * BLAKE3 id, and dropped and fetched again if either is wrong. Length
    * alone would catch truncation but not a flipped bit or a file swapped by
    * another local process, and this cache is what a file read returns: wrong
-   * bytes must never get through. The hash runs at ~0.7 GB/s here, ~3 ms for
-   * a 2 MiB chunk, small beside a fetch, and the memory tier spares it for
-   * the chunks in current use.
+   * bytes must never get through. The hash runs once per file: a chunk file
+   * this process wrote or verified is remembered by its stamp (inode, size,
+   * times) and served unhashed while the stamp is unchanged, so re-reading
+   * a hydrated file costs no hashing; any change to the file means hashing
+   * it again.
    *
    * Throws the repository's error when the fetch fails (IntegrityError,
    * StorageError, ...) and `signal.reason` when aborted.
@@ -327,17 +343,33 @@ export class ChunkCache {
     return { data, fetched: true };
   }
 
-  /** The verified content of a cache file, or null (and the file dropped) if it is not right. */
+  /**
+   * The verified content of a cache file, or null (and the file dropped) if it
+   * is not right. The hash is checked once per file: a file whose stamp is
+   * the one written or verified before by this process is served unhashed,
+   * so a hydrated file reads at disk speed, while a file changed on disk
+   * since (rewritten, swapped, truncated) is hashed again.
+   */
   async #readDisk(ref: ChunkRef): Promise<Uint8Array | null> {
-    let data: Uint8Array;
+    let read: Awaited<ReturnType<typeof readStampedChunk>>;
     try {
-      data = await Deno.readFile(chunkPath(this.dir, ref.id));
+      read = await readStampedChunk(this.dir, ref.id);
     } catch {
+      read = null;
+    }
+    if (!read) {
       // Gone (evicted meanwhile) or unreadable: either way, fetch it again.
       if (this.#disk.delete(ref.id)) this.#removed(ref.id);
       return null;
     }
-    if (data.length === ref.size && this.#repo.codec.chunkId(data) === ref.id) return data;
+    const known = this.#disk.use(ref.id);
+    const right = read.data.length === ref.size &&
+      ((known != null && sameStamp(known, read.stamp)) ||
+        this.#repo.codec.chunkId(read.data) === ref.id);
+    if (right) {
+      if (this.#disk.has(ref.id)) this.#disk.set(ref.id, read.stamp, ref.size);
+      return read.data;
+    }
     this.#disk.delete(ref.id);
     this.#count("corrupt");
     await removeQuietly(chunkPath(this.dir, ref.id));
@@ -355,14 +387,15 @@ export class ChunkCache {
 
   async #write(id: string, data: Uint8Array): Promise<void> {
     if (data.length > this.maxBytes) return;
+    let stamp: FileStamp;
     try {
-      await writeChunkFile(this.dir, id, data);
+      stamp = await writeStampedChunk(this.dir, id, data);
     } catch {
       // A cache that cannot write (disk full, permissions) still serves reads from the repository.
       this.#counts.writeErrors++;
       return;
     }
-    this.#disk.set(id, true, data.length);
+    this.#disk.set(id, stamp, data.length);
     this.#count("store");
     await this.#evict();
   }

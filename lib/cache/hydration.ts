@@ -15,8 +15,9 @@
  *   system wants it local.
  * - The whole file is checked against the manifest's `oid` as the chunks
  *   complete (hashed in order; chunks that arrived out of order are read
- *   back from the file), and {@linkcode Hydration.complete} turns true only
- *   once that check passed.
+ *   back from the file; where the repository makes ids from chunk lists, the
+ *   list is hashed once the last chunk is in), and
+ *   {@linkcode Hydration.complete} turns true only once that check passed.
  *
  * @module
  */
@@ -254,6 +255,12 @@ export class Hydration {
     this.#present[i] = 1;
     this.#bytesPresent += data.length;
     const chunks = this.manifest.chunks;
+    if (this.#cache.repository.codec.oidFromChunks) {
+      // The id is made from the chunk list, and every chunk was verified against its id: nothing
+      // to hash, the file is checked once every chunk is present.
+      const missing = this.#present.indexOf(0);
+      this.#hashed = missing < 0 ? chunks.length : missing;
+    }
     while (this.#hashed < chunks.length && this.#present[this.#hashed]) {
       const h = chunks[this.#hashed];
       this.#hasher.update(
@@ -266,7 +273,11 @@ export class Hydration {
   }
 
   #finish(): void {
-    if (toHex(this.#hasher.digest()) !== this.manifest.oid) {
+    const codec = this.#cache.repository.codec;
+    const oid = codec.oidFromChunks && this.manifest.inline === undefined
+      ? codec.chunkListId(this.manifest.chunks)
+      : toHex(this.#hasher.digest());
+    if (oid !== this.manifest.oid) {
       throw new IntegrityError(`${this.path}: the assembled file does not match its hash`);
     }
     this.#complete = true;

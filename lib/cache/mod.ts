@@ -11,7 +11,8 @@
  *   tier of recently read chunks, single-flight loads (N readers of one chunk
  *   cost one GET) and at most `fetchConcurrency` fetches at once, urgent ones
  *   (a reader waits) before background ones (read-ahead, full fills). Every
- *   chunk read back from disk is verified against its keyed id; a corrupt file
+ *   chunk file read back from disk is verified against its keyed id (once per
+ *   file: an unchanged file it wrote or verified is not hashed again); a corrupt file
  *   is dropped and fetched again. {@linkcode ChunkCache.stats} feeds `statfs`;
  *   `onEvent` + {@linkcode cacheMetricsHook} feed Prometheus.
  *   {@linkcode ChunkCache.put} keeps chunks this machine already has (a file
@@ -29,6 +30,11 @@
  *   `fill()` downloads the rest in order; `complete` turns true once the whole
  *   file matched its `oid`. The caller owns the file: rename it into place
  *   once complete, or delete it.
+ *
+ * - {@linkcode WholeFiles} (`whole_files.ts`): a hydrated file version
+ *   written out once as one plain local file (`<dir>/files/<manifest id>`)
+ *   from its cached chunks, for the mount to hand to the kernel (FUSE
+ *   passthrough); it goes as soon as one of its chunks leaves the cache.
  *
  * What stays in the cache: chunks read through a `RangeReader` or a
  * `Hydration.waitFor` (a re-open reads them without a fetch) and chunks
@@ -120,3 +126,4 @@ export { abortable, ChunkReadError, isAbort } from "./errors.ts";
 export { type Priority } from "./priority_gate.ts";
 export { cacheMetricsHook } from "./metrics.ts";
 export { chunkCacheDir } from "./cache_dir.ts";
+export { WholeFiles } from "./whole_files.ts";

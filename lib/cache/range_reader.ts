@@ -15,7 +15,7 @@ import type { ChunkCache } from "./chunk_cache.ts";
 import { ChunkReadError, isAbort } from "./errors.ts";
 
 /** Default number of chunks read ahead of a sequential reader. */
-export const DEFAULT_READ_AHEAD = 2;
+export const DEFAULT_READ_AHEAD = 4;
 
 /** Options of {@linkcode RangeReader}. */
 export interface RangeReaderOptions {
@@ -89,14 +89,16 @@ export class RangeReader {
     const last = chunkIndexAt(m, end - 1);
     const sequential = offset === this.#lastEnd;
     this.#lastEnd = end;
-    const pieces = await Promise.all(
+    const reading = Promise.all(
       m.chunks.slice(first, last + 1).map((ref) =>
         this.#cache.read(ref, { signal }).catch((err) => {
           throw isAbort(err, signal) ? err : new ChunkReadError(this.path, ref.id, err);
         })
       ),
     );
+    // Started with this read, not after it: the next chunks load while this one does.
     if (sequential) this.#prefetch(last + 1);
+    const pieces = await reading;
     if (pieces.length === 1) {
       const at = m.chunks[first].offset;
       return pieces[0].subarray(offset - at, end - at);
@@ -116,11 +118,14 @@ export class RangeReader {
     this.#stop.abort();
   }
 
-  /** Fetch up to `readAhead` chunks from index `from` in the background, unless cached. */
+  /**
+   * Load up to `readAhead` chunks from index `from` in the background: fetched
+   * when not cached, read from disk into the memory tier when cached there
+   * (so a hydrated file's next chunk is in memory when the reader gets to it).
+   */
   #prefetch(from: number): void {
     const chunks = this.manifest.chunks;
     for (let i = from; i < Math.min(chunks.length, from + this.#readAhead); i++) {
-      if (this.#cache.has(chunks[i].id)) continue;
       // A failed read-ahead is not an error: the read that needs the chunk will try again.
       this.#cache.read(chunks[i], { priority: "background", signal: this.#stop.signal })
         .catch(() => {});

@@ -308,6 +308,12 @@ export const SCHEMA = {
       doc: "Written files are committed to the repository this long after their last close or " +
         "fsync (they are journaled locally at once, so nothing is lost meanwhile).",
     }),
+    passthrough: bool({
+      default: true,
+      doc: "Let the kernel read hydrated files opened read-only straight from a whole local copy " +
+        "kept next to the chunk cache (FUSE passthrough; needs root and Linux 6.9+, otherwise " +
+        "ignored). The copies take up to `cache.max_bytes` more disk.",
+    }),
   },
   coordinator: {
     lease: oneOf(["nats", "kubernetes"] as const, {

@@ -9,15 +9,23 @@
  * directory; at start the daemon commits whatever a crashed run left there
  * before anything is mounted. Mounts are refreshed (other devices' changes
  * appear) every `sync.poll_seconds`, and at once after the daemon's own
- * pushes and syncs and after other devices' state events.
+ * pushes and syncs and after other devices' state events. Hydrations in the
+ * mounts are reported (metrics, `HYDRATION_EVENTS`), and workers' prefetch
+ * hints warm the chunk cache in the background once it is open.
+ *
+ * With `mount.passthrough` (default on) the mounts ask the kernel for FUSE
+ * passthrough, and hydrated files opened read-only are read by the kernel
+ * from whole local copies in the cache directory (lib/vfs/passthrough.ts);
+ * without root or on kernels before 6.9 the mounts serve them as before.
  *
  * @module
  */
 
 import { normalize } from "node:path";
-import { cacheMetricsHook, ChunkCache, chunkCacheDir } from "../cache/mod.ts";
+import { cacheMetricsHook, ChunkCache, chunkCacheDir, WholeFiles } from "../cache/mod.ts";
 import type { PathResult, Session, StubOp } from "../app/mod.ts";
 import { NotFoundError, TcfsError, UsageError } from "../errors.ts";
+import { type HydrationReporter, type PrefetchHint, prefetchWarmer } from "../events/mod.ts";
 import { unmountPath } from "../fuse/mount.ts";
 import type { FuseServer } from "../fuse/ops.ts";
 import { MountBusyError } from "../fuse/errno.ts";
@@ -75,6 +83,8 @@ export interface MountManagerOptions {
   log: Logger;
   /** Chunk cache metrics go here when given. */
   metrics?: TcfsMetrics;
+  /** Reports the mounts' hydrations when given. */
+  hydrations?: HydrationReporter;
 }
 
 /** Key of a mountpoint's journal directory: the same directory maps to the same journal. */
@@ -90,6 +100,10 @@ export class MountManager implements MountRouter {
   readonly #mounts = new Map<string, LiveMount>();
   readonly #detaching = new Set<Promise<void>>();
   #cache: Promise<ChunkCache> | undefined;
+  /** Whole files for passthrough, made once per cache when `mount.passthrough` is on. */
+  #wholeFiles: Promise<WholeFiles> | undefined;
+  #warm: ((hint: PrefetchHint) => void) | undefined;
+  readonly #stopWarming = new AbortController();
   #recovered: Promise<void> = Promise.resolve();
   #lock: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -162,6 +176,7 @@ export class MountManager implements MountRouter {
         server = await mountFileSystem(fs, real, {
           fsName: "tcfs",
           subtype: "tcfs",
+          passthrough: this.#opts.session.config.mount.passthrough,
           onError: (error, c) =>
             this.#log.error("request failed", { dir: real, ...c, error: String(error) }),
         });
@@ -239,6 +254,14 @@ export class MountManager implements MountRouter {
     return undefined;
   }
 
+  /**
+   * Warm the chunk cache from a worker's prefetch hint in the background
+   * (lib/events/prefetch_hints.ts); ignored until the first mount opens the cache.
+   */
+  warm(hint: PrefetchHint): void {
+    this.#warm?.(hint);
+  }
+
   /** Bring every mount up to date with the repository soon (coalesced). */
   refreshSoon(): void {
     if (this.#refreshing) {
@@ -265,6 +288,7 @@ export class MountManager implements MountRouter {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#offEvents?.();
+    this.#stopWarming.abort();
     await this.#serial(async () => {
       await this.#recovered;
       await this.#refreshing;
@@ -284,6 +308,8 @@ export class MountManager implements MountRouter {
       }
       const wait = new Promise((resolve) => setTimeout(resolve, DETACH_WAIT_MS));
       await Promise.race([Promise.all(this.#detaching), wait]);
+      if (this.#wholeFiles) (await this.#wholeFiles.catch(() => undefined))?.close();
+      this.#wholeFiles = undefined;
       if (this.#cache) await (await this.#cache).close();
       this.#cache = undefined;
     });
@@ -325,28 +351,40 @@ export class MountManager implements MountRouter {
   #chunkCache(): Promise<ChunkCache> {
     const { session, metrics } = this.#opts;
     const { config, repo } = session;
-    this.#cache ??= ChunkCache.open(repo, {
+    if (this.#cache) return this.#cache;
+    this.#cache = ChunkCache.open(repo, {
       dir: chunkCacheDir(config, repo.config.id),
       maxBytes: config.cache.max_bytes,
       fetchConcurrency: config.transfer.concurrency,
       onEvent: metrics ? cacheMetricsHook(metrics) : undefined,
     });
+    this.#cache.then((cache) => {
+      this.#warm = prefetchWarmer(cache, {
+        signal: this.#stopWarming.signal,
+        onWarmed: (hint, r) =>
+          this.#log.debug("prefetch hint warmed", { files: hint.paths.length, ...r }),
+      });
+    }, () => {});
     return this.#cache;
   }
 
   async #openFs(dir: string, names: NamesMode, journalDir?: string): Promise<TcfsFileSystem> {
-    const { session } = this.#opts;
+    const { session, hydrations } = this.#opts;
     const journals = vfsJournalDir(session.config, session.repo);
+    const cache = await this.#chunkCache();
+    if (session.config.mount.passthrough) this.#wholeFiles ??= WholeFiles.open(cache);
     return await TcfsFileSystem.open({
       repo: session.repo,
       device: session.device,
       ns: await session.refresh(),
       refreshNamespace: () => session.refresh(),
-      cache: await this.#chunkCache(),
+      cache,
+      wholeFiles: await this.#wholeFiles,
       journalDir: journalDir ?? `${journals}/${await journalKey(dir)}`,
       ...vfsSettings(session.config),
       names,
       log: this.#log.child(dir),
+      onHydrated: hydrations && ((report) => hydrations.report(report)),
     });
   }
 

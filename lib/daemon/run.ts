@@ -11,6 +11,7 @@ import { configuredRoots, openSession } from "../app/mod.ts";
 import type { Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { ConfigError } from "../errors.ts";
+import { HydrationReporter } from "../events/mod.ts";
 import {
   createTcfsMetrics,
   instrumentStore,
@@ -48,8 +49,25 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const session = await openSession(config, (store) => instrumentStore(store, metrics));
   const core = new DaemonCore(session, log, metrics);
   core.credentialStep = credentials.report.step;
+  // State events on NATS: commits announced at once, other devices' commits synced at once.
+  // Workers' prefetch hints warm the mounts' chunk cache; they come over the network, so only
+  // once this function has gone on and `mounts` exists.
+  const stateEvents = hookUpStateEvents(
+    core,
+    session,
+    log,
+    !opts.noSyncLoop,
+    (hint) => mounts.warm(hint),
+  );
+  // Every hydration in a mount is counted, and published to HYDRATION_EVENTS with NATS.
+  const hydrations = new HydrationReporter({
+    repo: session.repo,
+    device: session.device,
+    metrics,
+    sink: stateEvents?.hydrationSink,
+  });
   // Writes a crashed run's mounts acknowledged are committed now, before any mount.
-  const mounts = new MountManager({ session, events: core.events, log, metrics });
+  const mounts = new MountManager({ session, events: core.events, log, metrics, hydrations });
   mounts.start();
   core.mounts = mounts;
   credentials.watch(config, session.repo.store, log, (ok, message) => {
@@ -95,9 +113,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const onSignal = () => stopping?.();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
-
-  // State events on NATS: commits announced at once, other devices' commits synced at once.
-  const stateEvents = hookUpStateEvents(core, session, log, !opts.noSyncLoop);
 
   // Periodic sync of the configured roots; a failed round is logged and retried.
   let loop: ReturnType<typeof setTimeout> | undefined;

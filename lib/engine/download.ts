@@ -10,8 +10,9 @@
  * one the manifest names, and hashing it once more for the whole-file id
  * would only re-check what the writer computed. That second pass over every
  * byte is skipped for chunked files. Where it costs nothing it is still
- * checked: inline content is hashed, and a one-chunk file's id must equal its
- * chunk's id. See docs/FORMAT.md, "Chunks".
+ * checked: inline content is hashed, an id made from the chunk list (repository
+ * `oid: "chunks-v1"`) is recomputed, and otherwise a one-chunk file's id must
+ * equal its chunk's id. See docs/FORMAT.md, "Chunks" and "Whole-file ids".
  *
  * @module
  */
@@ -60,9 +61,13 @@ export async function downloadFile(
       await writeAll(file, bytes);
     } else {
       const chunks = manifest.chunks;
-      // A one-chunk file's id is its chunk's id (same keyed hash of the same bytes): free to check.
-      if (chunks.length === 1 && chunks[0].id !== manifest.oid) {
-        throw new IntegrityError(`${v.path}: its manifest's file id and chunk id disagree`);
+      // Free to check: an id made from the chunk list, or a one-chunk file's id, which is then
+      // its chunk's id (same keyed hash of the same bytes).
+      const agree = opts.repo.codec.oidFromChunks
+        ? opts.repo.codec.chunkListId(chunks) === manifest.oid
+        : chunks.length !== 1 || chunks[0].id === manifest.oid;
+      if (!agree) {
+        throw new IntegrityError(`${v.path}: its manifest's file id and chunk ids disagree`);
       }
       // Fetch up to `concurrency` chunks ahead, write in order: memory stays bounded.
       const window = new Map<number, Promise<Uint8Array>>();

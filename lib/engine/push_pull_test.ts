@@ -2,6 +2,7 @@ import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import { assertSameTree, makeTree, randomBytes } from "../../tests/fixtures/tree.ts";
 import { createTestRepo } from "../../tests/fixtures/repo.ts";
 import { IntegrityError } from "../errors.ts";
+import { blake3, toHex } from "../hash/mod.ts";
 import { Logger } from "../log/mod.ts";
 import { Repository } from "../repo/mod.ts";
 import { CountingStore, FileStore, listAll } from "../storage/mod.ts";
@@ -144,5 +145,76 @@ Deno.test("a pull refuses a record whose path would escape the destination", asy
     assert(err.message.includes("unsafe") && err.message.includes(".."), err.message);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["repo", "src"]);
     await store.close();
+  });
+});
+
+Deno.test("whole-file ids follow the repository's oid scheme, and pull checks them", async () => {
+  await withDirs(async (dir) => {
+    await Deno.mkdir(`${dir}/src`);
+    const content = randomBytes(5_000_000, 7);
+    await Deno.writeFile(`${dir}/src/f.bin`, content);
+    const oidOf = async (repo: Repository) => {
+      await push(repo, { sources: [`${dir}/src`], to: "/t", device: DEVICE, concurrency: 4, log });
+      const m = await repo.manifestOf((await repo.refresh()).get("/t/f.bin")!);
+      assert(m.chunks.length > 1, "the file must have several chunks");
+      const out = `${dir}/out-${repo.config.id}`;
+      await pull(repo, { remote: "/t/f.bin", local: out, concurrency: 4 });
+      assertEquals(await Deno.readFile(out), content);
+      return { oid: m.oid, fromChunks: repo.codec.chunkListId(m.chunks) };
+    };
+    const keyedContent = (repo: Repository) => {
+      const h = repo.codec.fileHasher();
+      h.update(content);
+      return toHex(h.digest());
+    };
+
+    // Unencrypted: the BLAKE3 of the content, as b3sum prints it.
+    const plain = (await createTestRepo(await FileStore.open(new URL(`file://${dir}/p`)), false))
+      .repo;
+    assertEquals(plain.config.oid, "content");
+    assertEquals((await oidOf(plain)).oid, toHex(blake3(content)));
+
+    // Encrypted, new: keyed hash of the chunk list; the content is hashed once (chunk ids).
+    const store = await FileStore.open(new URL(`file://${dir}/e`));
+    const { repo, identity } = await createTestRepo(store);
+    assertEquals(repo.config.oid, "chunks-v1");
+    const ids = await oidOf(repo);
+    assertEquals(ids.oid, ids.fromChunks);
+    assert(ids.oid !== keyedContent(repo));
+    // A manifest whose id does not match its chunk list is refused before anything is written.
+    const ns = await repo.refresh();
+    const good = await repo.manifestOf(ns.get("/t/f.bin")!);
+    const bad = await repo.prepareManifest({ ...good, oid: "0".repeat(64) });
+    await repo.commit(DEVICE, ns, [{
+      path: "/t/bad.bin",
+      deleted: false,
+      kind: "file",
+      mode: 0o644,
+      mtime: 1_700_000_000_000,
+      size: good.size,
+      manifestId: bad.id,
+      manifest: bad.manifest,
+    }]);
+    const err = await assertRejects(
+      () => pull(repo, { remote: "/t/bad.bin", local: `${dir}/bad.bin`, concurrency: 4 }),
+      IntegrityError,
+    );
+    assert(err.message.includes("/t/bad.bin"), err.message);
+    assert(err.message.includes("disagree"), err.message);
+    assert(![...Deno.readDirSync(dir)].some((e) => e.name.includes("bad")));
+
+    // Encrypted, made before the parameter existed (no `oid` in its config): content ids still.
+    const config = JSON.parse(await Deno.readTextFile(`${dir}/e/config`));
+    delete config.oid;
+    const oldStore = await FileStore.open(new URL(`file://${dir}/old`));
+    await oldStore.put("config", new TextEncoder().encode(JSON.stringify(config)));
+    for await (const k of listAll(store, "keys/")) {
+      await oldStore.put(k.key, await store.get(k.key));
+    }
+    const old = await Repository.open(oldStore, { identities: [identity] });
+    assertEquals(old.codec.oidFromChunks, false);
+    assertEquals((await oidOf(old)).oid, keyedContent(old));
+    await store.close();
+    await oldStore.close();
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Storing one local file's content: read it once as a stream, cut it into
- * chunks, hash it as a whole on the way, hand each chunk to the writer (which
+ * chunks, hash it as a whole on the way (unless the repository derives file
+ * ids from chunk lists), hand each chunk to the writer (which
  * deduplicates and uploads), and build its manifest. Used by push and sync.
  *
  * @module
@@ -38,7 +39,7 @@ export interface StoredFile {
   manifestId: string;
   /** The manifest, inline or as a reference to its stored object. */
   manifest: Manifest | ManifestRef;
-  /** Whole-file id (keyed BLAKE3 when encrypted). */
+  /** Whole-file id, as the repository's `oid` scheme defines it. */
   oid: string;
   /** Bytes read. */
   size: number;
@@ -105,16 +106,19 @@ export async function storeContent(
     // The writer encodes earlier chunks on its workers while this loop reads,
     // cuts and hashes the next ones; it waits here when it holds enough.
     const refs: Promise<ChunkRef>[] = [];
+    const hashContent = !repo.codec.oidFromChunks; // else the id comes from the chunk list
     for await (const chunk of chunkStream(pieces, repo.config.chunker)) {
       const length = chunk.length;
-      hasher.update(chunk); // before the writer takes the chunk's memory
+      if (hashContent) hasher.update(chunk); // before the writer takes the chunk's memory
       refs.push((await writer.enqueue(chunk, size, { transfer: true })).ref);
       size += length;
       progress?.addBytes(length);
     }
     chunks.push(...await Promise.all(refs));
   }
-  const oid = toHex(hasher.digest());
+  const oid = inline === undefined && repo.codec.oidFromChunks
+    ? repo.codec.chunkListId(chunks)
+    : toHex(hasher.digest());
   const manifest: Manifest = inline === undefined
     ? { v: 1, size, oid, chunks }
     : { v: 1, size, oid, chunks: [], inline };

@@ -8,8 +8,18 @@
 
 /** Protocol major version spoken. */
 export const FUSE_KERNEL_VERSION = 7;
-/** Highest protocol minor version this implementation understands; the kernel's is negotiated down to it. */
-export const FUSE_KERNEL_MINOR_VERSION = 38;
+/**
+ * Highest protocol minor version this implementation understands; the kernel's
+ * is negotiated down to it. 7.40 brought passthrough (init_out.max_stack_depth,
+ * open_out.backing_id, both read by the kernel only with the passthrough flags).
+ * Its other additions need flags this layer never sets (DIRECT_IO_ALLOW_MMAP,
+ * HAS_RESEND) or opcodes it answers ENOSYS to (STATX, after which the kernel
+ * uses GETATTR); 7.41+ (idmap, io_uring, timeouts, epochs, COPY_FILE_RANGE_64)
+ * stays off by speaking 7.40.
+ */
+export const FUSE_KERNEL_MINOR_VERSION = 40;
+/** Oldest minor version with passthrough (backing files). */
+export const FUSE_PASSTHROUGH_MINOR_VERSION = 40;
 /** Oldest minor version accepted (full-size entry/attr/init structs, umask, BIG_WRITES). */
 export const FUSE_MIN_MINOR_VERSION = 23;
 
@@ -105,12 +115,31 @@ export const InitFlag = {
   INIT_EXT: 1 << 30,
 } as const;
 
+/** INIT flags2 (the high 32 bits of the 64-bit flags; only valid with InitFlag.INIT_EXT). */
+export const InitFlag2 = {
+  /** FUSE_PASSTHROUGH (bit 37): open files may be backed by a local file the kernel reads directly. */
+  PASSTHROUGH: 1 << (37 - 32),
+} as const;
+
+/** Deepest file-system stacking the kernel allows (FILESYSTEM_MAX_STACK_DEPTH). */
+export const MAX_STACK_DEPTH = 2;
+
+/** ioctls of /dev/fuse: _IOW(229, nr, size) = 1 << 30 | size << 16 | 229 << 8 | nr. */
+export const DevIoctl = {
+  /** Register a backing file: argument struct fuse_backing_map { i32 fd; u32 flags; u64 padding }. */
+  BACKING_OPEN: 0x4010e501,
+  /** Release a backing id: argument u32. */
+  BACKING_CLOSE: 0x4004e502,
+} as const;
+
 /** fuse_open_out.open_flags. */
 export const OpenFlag = {
   DIRECT_IO: 1 << 0,
   KEEP_CACHE: 1 << 1,
   NONSEEKABLE: 1 << 2,
   CACHE_DIR: 1 << 3,
+  /** Reads and writes go to the backing file named by fuse_open_out.backing_id. */
+  PASSTHROUGH: 1 << 7,
 } as const;
 
 /** fuse_setattr_in.valid bits. */
@@ -145,6 +174,7 @@ export const Size = {
   GETXATTR_OUT: 8,
   INIT_IN: 64,
   INIT_OUT: 64,
+  BACKING_MAP: 16,
   WRITE_IN: 40,
   READ_IN: 40,
   SETATTR_IN: 88,

@@ -221,11 +221,17 @@ export function encodeAttrOut(a: AttrReply): Uint8Array {
   return out;
 }
 
-/** fuse_open_out. */
+/** fuse_open_out (backing_id only with passthrough). */
 export function encodeOpenOut(o: OpenReply): Uint8Array {
   const out = new Uint8Array(Size.OPEN_OUT);
   const v = new DataView(out.buffer);
   setU64(v, 0, o.fh);
+  if (o.passthrough) {
+    // The kernel refuses a passthrough open with any caching flag (KEEP_CACHE ...).
+    v.setUint32(8, OpenFlag.PASSTHROUGH, true);
+    v.setInt32(12, o.passthrough.backingId, true);
+    return out;
+  }
   const flags = (o.directIo ? OpenFlag.DIRECT_IO : 0) | (o.keepCache ? OpenFlag.KEEP_CACHE : 0) |
     (o.nonSeekable ? OpenFlag.NONSEEKABLE : 0) | (o.cacheDir ? OpenFlag.CACHE_DIR : 0);
   v.setUint32(8, flags, true);

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { InitFlag, Opcode, SetattrValid, Size } from "./abi.ts";
+import { InitFlag, InitFlag2, Opcode, OpenFlag, SetattrValid, Size } from "./abi.ts";
 import {
   BodyReader,
   decodeAttr,
@@ -15,7 +15,7 @@ import {
   toTimespec,
 } from "./codec.ts";
 import { decodeDirents, DirentPacker } from "./dirents.ts";
-import { decodeInitOut, encodeInitOut, negotiateInit } from "./init.ts";
+import { decodeInitIn, decodeInitOut, encodeInitOut, negotiateInit } from "./init.ts";
 import { type Attr, FileType } from "./ops.ts";
 
 const attr: Attr = {
@@ -107,6 +107,8 @@ Deno.test("init_out round-trips and drops max_pages without MAX_PAGES", () => {
     maxWrite: 1 << 20,
     timeGran: 1,
     maxPages: 256,
+    flags2: 0,
+    maxStackDepth: 0,
   };
   assertEquals(decodeInitOut(encodeInitOut(o)), o);
   assertEquals(decodeInitOut(encodeInitOut({ ...o, flags: 0 })).maxPages, 0);
@@ -115,6 +117,13 @@ Deno.test("init_out round-trips and drops max_pages without MAX_PAGES", () => {
 Deno.test("open_out, statfs_out and notify bodies have the kernel's layout", () => {
   const open = new DataView(encodeOpenOut({ fh: 2 ** 40, keepCache: true, directIo: true }).buffer);
   assertEquals([Number(open.getBigUint64(0, true)), open.getUint32(8, true)], [2 ** 40, 3]);
+  assertEquals(open.getInt32(12, true), 0);
+  // Passthrough: only FOPEN_PASSTHROUGH (the kernel refuses it with caching flags) and the id.
+  const pt = new DataView(
+    encodeOpenOut({ fh: 9, keepCache: true, passthrough: { backingId: 5 } })
+      .buffer,
+  );
+  assertEquals([pt.getUint32(8, true), pt.getInt32(12, true)], [OpenFlag.PASSTHROUGH, 5]);
   const st = new DataView(
     encodeStatfsOut({
       blocks: 10,
@@ -164,20 +173,77 @@ Deno.test("the body reader reads strings, u64s and i64s in order", () => {
   assertEquals([r.u64(), r.i64(), r.cstring(), r.cstring()], [2 ** 52 + 1, -7, "old", "new"]);
 });
 
-Deno.test("INIT negotiates down to 7.38 and never turns on the writeback cache", () => {
-  const wants = { maxWrite: 1 << 20, maxReadahead: 1 << 20, maxBackground: 64, readdirplus: false };
+Deno.test("INIT negotiates down to 7.40 and never turns on the writeback cache", () => {
+  const wants = {
+    maxWrite: 1 << 20,
+    maxReadahead: 1 << 20,
+    maxBackground: 64,
+    readdirplus: false,
+    passthroughStackDepth: 0,
+  };
   const agreed = negotiateInit(
-    { major: 7, minor: 45, maxReadahead: 131072, flags: -1 >>> 0 },
+    { major: 7, minor: 45, maxReadahead: 131072, flags: -1 >>> 0, flags2: -1 >>> 0 },
     wants,
   );
   if (typeof agreed === "string") throw new Error(agreed);
-  assertEquals([agreed.minor, agreed.maxWrite, agreed.maxPages], [38, 1 << 20, 256]);
+  assertEquals([agreed.minor, agreed.maxWrite, agreed.maxPages], [40, 1 << 20, 256]);
   assertEquals(agreed.maxReadahead, 131072);
   assertEquals(agreed.flags & InitFlag.WRITEBACK_CACHE, 0);
   assertEquals(agreed.flags & InitFlag.DO_READDIRPLUS, 0);
   assertEquals(agreed.flags & InitFlag.PARALLEL_DIROPS, InitFlag.PARALLEL_DIROPS);
-  const old = negotiateInit({ major: 7, minor: 26, maxReadahead: 131072, flags: 0 }, wants);
+  assertEquals([agreed.flags & InitFlag.INIT_EXT, agreed.flags2, agreed.maxStackDepth], [0, 0, 0]);
+  const k = { major: 7, maxReadahead: 131072, flags2: 0 };
+  const old = negotiateInit({ ...k, minor: 26, flags: 0 }, wants);
   assertEquals(typeof old !== "string" && [old.minor, old.maxWrite, old.flags], [26, 131072, 0]);
-  assertEquals(negotiateInit({ major: 8, minor: 0, maxReadahead: 0, flags: 0 }, wants), "retry");
-  assertEquals(negotiateInit({ major: 7, minor: 20, maxReadahead: 0, flags: 0 }, wants), "too old");
+  assertEquals(negotiateInit({ ...k, major: 8, minor: 0, flags: 0 }, wants), "retry");
+  assertEquals(negotiateInit({ ...k, minor: 20, flags: 0 }, wants), "too old");
+});
+
+Deno.test("INIT agrees passthrough only when asked for and offered by a 7.40+ kernel", () => {
+  const wants = {
+    maxWrite: 1 << 20,
+    maxReadahead: 1 << 20,
+    maxBackground: 64,
+    readdirplus: false,
+    passthroughStackDepth: 1,
+  };
+  const offer = {
+    major: 7,
+    minor: 45,
+    maxReadahead: 131072,
+    flags: InitFlag.INIT_EXT | InitFlag.MAX_PAGES,
+    flags2: InitFlag2.PASSTHROUGH,
+  };
+  const yes = negotiateInit(offer, wants);
+  if (typeof yes === "string") throw new Error(yes);
+  assertEquals(yes.flags, InitFlag.INIT_EXT | InitFlag.MAX_PAGES);
+  assertEquals([yes.flags2, yes.maxStackDepth], [InitFlag2.PASSTHROUGH, 1]);
+  const bytes = encodeInitOut(yes);
+  const v = new DataView(bytes.buffer);
+  assertEquals([v.getUint32(32, true), v.getUint32(36, true)], [InitFlag2.PASSTHROUGH, 1]);
+  assertEquals(decodeInitOut(bytes), yes);
+  const refusals = [
+    negotiateInit(offer, { ...wants, passthroughStackDepth: 0 }),
+    negotiateInit({ ...offer, minor: 39 }, wants),
+    negotiateInit({ ...offer, flags: InitFlag.MAX_PAGES }, wants),
+    negotiateInit({ ...offer, flags2: 0 }, wants),
+  ];
+  for (const no of refusals) {
+    if (typeof no === "string") throw new Error(no);
+    assertEquals([no.flags & InitFlag.INIT_EXT, no.flags2, no.maxStackDepth], [0, 0, 0]);
+  }
+  const deep = negotiateInit(offer, { ...wants, passthroughStackDepth: 5 });
+  assertEquals(typeof deep !== "string" && deep.maxStackDepth, 2);
+});
+
+Deno.test("init_in carries flags2 only with INIT_EXT", () => {
+  const b = new Uint8Array(64);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 7, true);
+  v.setUint32(4, 45, true);
+  v.setUint32(12, InitFlag.INIT_EXT, true);
+  v.setUint32(16, InitFlag2.PASSTHROUGH, true);
+  assertEquals(decodeInitIn(new BodyReader(b)).flags2, InitFlag2.PASSTHROUGH);
+  v.setUint32(12, 0, true);
+  assertEquals(decodeInitIn(new BodyReader(b)).flags2, 0);
 });

@@ -33,6 +33,7 @@ export const Errno = {
   ENAMETOOLONG: 36,
   ENOSYS: 38,
   ENOTEMPTY: 39,
+  ELOOP: 40,
   ENODATA: 61,
   EPROTO: 71,
   EOPNOTSUPP: 95,
@@ -86,5 +87,17 @@ export class MountBusyError extends MountError {
         `close them, or unmount lazily (--force)`,
       { errno: Errno.EBUSY },
     );
+  }
+}
+
+/** A backing file for passthrough could not be registered or released; serve the open without it. */
+export class PassthroughError extends TcfsError {
+  /** Errno of the failing call. */
+  readonly errno: number;
+
+  /** Make an error for `errno` with an actionable message. */
+  constructor(message: string, errno: number) {
+    super(message);
+    this.errno = errno;
   }
 }

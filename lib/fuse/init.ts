@@ -9,7 +9,10 @@ import {
   FUSE_KERNEL_MINOR_VERSION,
   FUSE_KERNEL_VERSION,
   FUSE_MIN_MINOR_VERSION,
+  FUSE_PASSTHROUGH_MINOR_VERSION,
   InitFlag,
+  InitFlag2,
+  MAX_STACK_DEPTH,
   PAGE_SIZE,
   Size,
 } from "./abi.ts";
@@ -25,11 +28,15 @@ export interface InitIn {
   maxReadahead: number;
   /** Capabilities the kernel offers (low 32 bits). */
   flags: number;
+  /** Capabilities the kernel offers (high 32 bits; 0 unless `flags` has INIT_EXT). */
+  flags2: number;
 }
 
-/** Decode fuse_init_in. */
+/** Decode fuse_init_in (flags2 only exists when the kernel sets INIT_EXT and sent it). */
 export function decodeInitIn(r: BodyReader): InitIn {
-  return { major: r.u32(), minor: r.u32(), maxReadahead: r.u32(), flags: r.u32() };
+  const major = r.u32(), minor = r.u32(), maxReadahead = r.u32(), flags = r.u32();
+  const ext = (flags & InitFlag.INIT_EXT) !== 0 && r.bytes.length >= r.pos + 4;
+  return { major, minor, maxReadahead, flags, flags2: ext ? r.u32() : 0 };
 }
 
 /** What we answer to INIT. */
@@ -52,6 +59,10 @@ export interface InitOut {
   timeGran: number;
   /** Max pages per request (with InitFlag.MAX_PAGES). */
   maxPages: number;
+  /** High capability bits we use (sent only with InitFlag.INIT_EXT in `flags`). */
+  flags2: number;
+  /** Stacking depth of backing files plus one (with InitFlag2.PASSTHROUGH; else 0). */
+  maxStackDepth: number;
 }
 
 /** Encode fuse_init_out. */
@@ -67,6 +78,8 @@ export function encodeInitOut(o: InitOut): Uint8Array {
   v.setUint32(20, o.maxWrite, true);
   v.setUint32(24, o.timeGran, true);
   v.setUint16(28, (o.flags & InitFlag.MAX_PAGES) ? o.maxPages : 0, true);
+  v.setUint32(32, o.flags2, true);
+  v.setUint32(36, o.maxStackDepth, true);
   return out;
 }
 
@@ -83,6 +96,8 @@ export function decodeInitOut(bytes: Uint8Array): InitOut {
     maxWrite: v.getUint32(20, true),
     timeGran: v.getUint32(24, true),
     maxPages: v.getUint16(28, true),
+    flags2: v.getUint32(32, true),
+    maxStackDepth: v.getUint32(36, true),
   };
 }
 
@@ -96,6 +111,12 @@ export interface InitWants {
   maxBackground: number;
   /** Ask for READDIRPLUS. */
   readdirplus: boolean;
+  /**
+   * Ask for passthrough with this max_stack_depth (1: backing files on a plain
+   * file system; 2: also on overlayfs, but then nothing can stack on the mount);
+   * 0: do not ask.
+   */
+  passthroughStackDepth: number;
 }
 
 /**
@@ -115,7 +136,10 @@ export function negotiateInit(kernel: InitIn, wants: InitWants): InitOut | "retr
     return "too old";
   }
   const plus = wants.readdirplus ? InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO : 0;
-  const flags = kernel.flags & (WANTED_FLAGS | plus);
+  const passthrough = wants.passthroughStackDepth > 0 &&
+    kernel.minor >= FUSE_PASSTHROUGH_MINOR_VERSION && (kernel.flags & InitFlag.INIT_EXT) !== 0 &&
+    (kernel.flags2 & InitFlag2.PASSTHROUGH) !== 0;
+  const flags = (kernel.flags & (WANTED_FLAGS | plus)) | (passthrough ? InitFlag.INIT_EXT : 0);
   const maxWrite = flags & InitFlag.MAX_PAGES
     ? wants.maxWrite
     : Math.min(wants.maxWrite, 32 * PAGE_SIZE);
@@ -129,6 +153,8 @@ export function negotiateInit(kernel: InitIn, wants: InitWants): InitOut | "retr
     maxWrite,
     timeGran: 1,
     maxPages: Math.ceil(maxWrite / PAGE_SIZE),
+    flags2: passthrough ? InitFlag2.PASSTHROUGH : 0,
+    maxStackDepth: passthrough ? Math.min(MAX_STACK_DEPTH, wants.passthroughStackDepth) : 0,
   };
 }
 
@@ -143,4 +169,6 @@ export const RETRY_INIT_OUT: InitOut = {
   maxWrite: 0,
   timeGran: 0,
   maxPages: 0,
+  flags2: 0,
+  maxStackDepth: 0,
 };

@@ -1,7 +1,7 @@
 /**
  * The thin libc layer FUSE needs, through Deno FFI: the /dev/fuse channel's
  * read/write/writev, mount(2)/umount2(2), and the socket calls that receive
- * the channel from `fusermount3`. Linux x86_64/arm64 with glibc.
+ * the channel from `fusermount3`, and the /dev/fuse ioctls. Linux x86_64/arm64 with glibc.
  *
  * Blocking calls that may wait on the kernel (channel reads, notifications,
  * recvmsg) use `nonblocking` symbols, which run on a thread pool and return
@@ -13,6 +13,8 @@
 
 /** open(2) and fcntl(2) constants. */
 export const O_RDWR = 0o2;
+/** Open read-only. */
+export const O_RDONLY = 0;
 /** Close the descriptor on exec. */
 export const O_CLOEXEC = 0o2000000;
 /** AF_UNIX. */
@@ -65,6 +67,7 @@ const symbols = {
     nonblocking: true,
   },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   strerror: { parameters: ["i32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },

@@ -30,11 +30,19 @@
  * - `open` without `keepCache` drops the kernel page cache of the file; set
  *   `keepCache: true` once the content is stable, or reads in progress by
  *   other processes lose their cached pages mid-read.
+ * - A file whose content is a local file can skip the daemon entirely: mount
+ *   with `passthrough: true`, register the local file with
+ *   `InitInfo.backing.open(path)` and answer `open` with
+ *   `passthrough: { backingId }`; the kernel then reads and writes the local
+ *   file itself (see {@linkcode BackingFiles} for the rules). Without root or
+ *   on kernels before 6.9, `backing` is undefined: serve opens as usual.
  *
  * Mount with `mountFileSystem(fs, mountpoint, options)` from `lib/fuse/mod.ts`.
  *
  * @module
  */
+
+import type { InitInfo } from "./connection.ts";
 
 export {
   Errno,
@@ -43,8 +51,10 @@ export {
   FuseError,
   MountBusyError,
   MountError,
+  PassthroughError,
 } from "./errno.ts";
 export type { FuseServer, MountOptions, UnmountOptions } from "./server.ts";
+export type { BackingFiles, InitInfo, Notifier } from "./connection.ts";
 
 /** An inode number; {@linkcode ROOT_INO} is the mount's root directory. */
 export type Ino = number;
@@ -157,6 +167,13 @@ export interface OpenReply {
   nonSeekable?: boolean;
   /** For opendir: the kernel may cache the directory listing. */
   cacheDir?: boolean;
+  /**
+   * Serve this open file from a backing file registered with
+   * {@linkcode BackingFiles.open}: the kernel reads and writes it directly and
+   * READ/WRITE never reach the file system (only when {@linkcode InitInfo.backing}
+   * is set). `keepCache`, `directIo`, `nonSeekable` and `cacheDir` are ignored then.
+   */
+  passthrough?: { backingId: number };
 }
 
 /** The reply to `create`: the new name and the open file. */
@@ -234,42 +251,6 @@ export interface SetAttrChanges {
   ctime?: Timespec;
   /** Handle of the open file this came through (ftruncate, futimens), if any. */
   fh?: number;
-}
-
-/** What INIT agreed, given to {@linkcode FileSystem.init}. */
-export interface InitInfo {
-  /** Protocol major version (7). */
-  protoMajor: number;
-  /** Negotiated protocol minor version. */
-  protoMinor: number;
-  /** Largest WRITE payload the kernel will send, in bytes. */
-  maxWrite: number;
-  /** Largest readahead, in bytes. */
-  maxReadahead: number;
-  /** Whether READDIRPLUS is in use. */
-  readdirplus: boolean;
-  /** Tells the kernel to drop cached names and data. */
-  notifier: Notifier;
-}
-
-/**
- * Tells the kernel its caches are stale. Each call resolves true when the
- * kernel applied it and false when it did not (for example the name or inode
- * was not cached, or the mount is gone). The kernel applies an entry
- * notification under the directory's lock, so it waits for requests in flight
- * on that directory: a request handler may call it but must not await it
- * (the request would wait on itself).
- */
-export interface Notifier {
-  /** Forget the cached name `name` in directory `parent` (and its negative entry). */
-  invalEntry(parent: Ino, name: string): Promise<boolean>;
-  /**
-   * Drop cached attributes of `ino` and its page cache from `offset` for
-   * `length` bytes (length 0: to the end; offset -1: attributes only).
-   */
-  invalInode(ino: Ino, offset?: number, length?: number): Promise<boolean>;
-  /** Name `name` in `parent` (inode `child`) was deleted: drop the dentry as `rm` would. */
-  delete(parent: Ino, child: Ino, name: string): Promise<boolean>;
 }
 
 /** A file system the FUSE session serves. Every method is optional; see the module doc. */

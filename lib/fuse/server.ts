@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Notifier } from "./ops.ts";
+import type { BackingFiles, Notifier } from "./ops.ts";
 
 /** How to mount; every field is optional. */
 export interface MountOptions {
@@ -31,6 +31,17 @@ export interface MountOptions {
   maxReadahead?: number;
   /** Ask for READDIRPLUS when the file system's readdir uses `addPlus` (default false). */
   readdirplus?: boolean;
+  /**
+   * Ask for FUSE passthrough (kernel 7.40+, root): the file system then gets
+   * `InitInfo.backing` to serve opens from local backing files (default false).
+   */
+  passthrough?: boolean;
+  /**
+   * With `passthrough`: 1 when backing files are on a plain file system
+   * (default); 2 to allow backing files on overlayfs, at the price that
+   * nothing can be stacked on this mount.
+   */
+  passthroughStackDepth?: 1 | 2;
   /** Requests the kernel keeps in flight in the background (default 64). */
   maxBackground?: number;
   /** Called with errors that answered EIO and with failures of the channel itself. */
@@ -49,6 +60,8 @@ export interface FuseServer {
   readonly mountpoint: string;
   /** Tells the kernel its caches are stale. */
   readonly notifier: Notifier;
+  /** Backing files for passthrough opens, when INIT agreed passthrough (see `InitInfo.backing`). */
+  readonly backing: BackingFiles | undefined;
   /** Resolves when the session has ended (unmounted from here or elsewhere). */
   readonly closed: Promise<void>;
   /**

@@ -9,6 +9,7 @@
 
 import {
   InitFlag,
+  InitFlag2,
   MAX_MAX_PAGES,
   NotifyCode,
   Opcode,
@@ -17,6 +18,7 @@ import {
   REQUEST_HEADROOM,
   Size,
 } from "./abi.ts";
+import { backingFiles } from "./backing.ts";
 import { Channel } from "./channel.ts";
 import {
   BodyReader,
@@ -30,6 +32,7 @@ import { decodeInitIn, encodeInitOut, negotiateInit, RETRY_INIT_OUT } from "./in
 import { Errno, errnoName, FuseError, MountError } from "./errno.ts";
 import { mountChannel, type MountedChannel, setReadahead, unmountPath } from "./mount.ts";
 import type {
+  BackingFiles,
   FileSystem,
   FuseServer,
   MountOptions,
@@ -46,6 +49,8 @@ const READERS = 2;
 export class Session implements FuseServer {
   /** Tells the kernel its caches are stale. */
   readonly notifier: Notifier;
+  /** Backing files for passthrough, once INIT agreed passthrough. */
+  backing: BackingFiles | undefined = undefined;
   /** Resolves when the session has ended. */
   readonly closed: Promise<void>;
   /** Resolves true once INIT was answered, false if the session ended first. */
@@ -201,6 +206,10 @@ export class Session implements FuseServer {
       maxReadahead: this.wantedReadahead,
       maxBackground: this.options.maxBackground ?? 64,
       readdirplus: this.options.readdirplus === true,
+      // Registering a backing file needs CAP_SYS_ADMIN: without root, tell the fs at INIT.
+      passthroughStackDepth: this.options.passthrough && Deno.uid() === 0
+        ? this.options.passthroughStackDepth ?? 1
+        : 0,
     });
     if (agreed === "retry") {
       this.channel.reply(h.unique, 0, [encodeInitOut(RETRY_INIT_OUT)]);
@@ -213,6 +222,9 @@ export class Session implements FuseServer {
       this.channel.reply(h.unique, Errno.EPROTO, []);
       return;
     }
+    if (agreed.flags2 & InitFlag2.PASSTHROUGH) {
+      this.backing = backingFiles(this.mounted.fd, this.ended.signal);
+    }
     try {
       await this.fs.init?.({
         protoMajor: agreed.major,
@@ -221,6 +233,7 @@ export class Session implements FuseServer {
         maxReadahead: this.wantedReadahead,
         readdirplus: (agreed.flags & InitFlag.DO_READDIRPLUS) !== 0,
         notifier: this.notifier,
+        backing: this.backing,
       });
     } catch (e) {
       this.report(e, "INIT", h.unique);

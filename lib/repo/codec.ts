@@ -11,7 +11,7 @@ import { zstdCompress, zstdDecompress } from "../compress/mod.ts";
 import { open, type Opened, seal } from "../crypto/mod.ts";
 import type { RepoKeys } from "../crypto/mod.ts";
 import { IntegrityError, KeyError } from "../errors.ts";
-import { blake3, type Blake3Hasher, createBlake3, toHex } from "../hash/mod.ts";
+import { blake3, type Blake3Hasher, createBlake3, fromHex, toHex } from "../hash/mod.ts";
 import { EncodePool, IN_THREAD_BELOW } from "./encode_pool.ts";
 import { chunkContext, objectContext } from "./layout.ts";
 import type { RepoConfig } from "./repo_config.ts";
@@ -39,6 +39,35 @@ export interface ChunkCoding {
 /** The id of a chunk under `coding`: BLAKE3 of its plaintext, keyed when there is an id key. */
 export function chunkIdOf(coding: ChunkCoding, plain: Uint8Array): string {
   return toHex(blake3(plain, coding.idKey ?? undefined));
+}
+
+/** Domain prefix of the chunk-list whole-file id (`oid: "chunks-v1"`). */
+const CHUNK_LIST_PREFIX = new TextEncoder().encode("tcfs:oid:chunks-v1");
+/** Bytes per chunk in that encoding: the 32-byte id, then the size as a 64-bit little-endian. */
+const CHUNK_LIST_ENTRY = 40;
+
+/**
+ * The `chunks-v1` whole-file id of a file stored as `chunks` (in file order):
+ * BLAKE3 (keyed with `idKey` when there is one) of the prefix
+ * `tcfs:oid:chunks-v1` followed by each chunk's id (32 bytes) and size (u64
+ * little-endian). Each chunk is verified against its id when read, so this
+ * binds the content as a hash of it would.
+ */
+function chunkListIdOf(
+  idKey: Uint8Array | null,
+  chunks: readonly { id: string; size: number }[],
+): string {
+  const out = new Uint8Array(CHUNK_LIST_PREFIX.length + CHUNK_LIST_ENTRY * chunks.length);
+  out.set(CHUNK_LIST_PREFIX);
+  const view = new DataView(out.buffer);
+  let at = CHUNK_LIST_PREFIX.length;
+  for (const c of chunks) {
+    out.set(fromHex(c.id), at);
+    view.setUint32(at + 32, c.size % 2 ** 32, true);
+    view.setUint32(at + 36, Math.floor(c.size / 2 ** 32), true);
+    at += CHUNK_LIST_ENTRY;
+  }
+  return toHex(blake3(out, idKey ?? undefined));
 }
 
 /** The stored form of chunk `id` under `coding`: compressed if that makes it smaller, then sealed. */
@@ -100,6 +129,7 @@ export class Codec {
   readonly #keys: RepoKeys | null;
   readonly #level: number;
   readonly #coding: ChunkCoding;
+  readonly #oidFromChunks: boolean;
   /** Workers decoding chunks for readers (started on first use, stopped when idle). */
   #decoder: EncodePool | null = null;
   #decoding = 0;
@@ -117,6 +147,7 @@ export class Codec {
       dataKey: this.#keys?.dataKey ?? null,
       level: this.#level,
     };
+    this.#oidFromChunks = config.oid === "chunks-v1";
   }
 
   /** Whether object bodies are encrypted. */
@@ -129,9 +160,27 @@ export class Codec {
     return chunkIdOf(this.#coding, plain);
   }
 
-  /** A streaming hasher for whole-file ids (keyed like chunk ids). */
+  /**
+   * Whether the whole-file id of a chunked file is {@link chunkListId} of its
+   * chunks (repository `oid: "chunks-v1"`) rather than a hash of its content.
+   * Content inline in a manifest is always hashed with {@link fileHasher}.
+   */
+  get oidFromChunks(): boolean {
+    return this.#oidFromChunks;
+  }
+
+  /**
+   * A streaming hasher of content for whole-file ids (keyed like chunk ids):
+   * for every file when ids hash content, for inline content only when
+   * {@link oidFromChunks}.
+   */
   fileHasher(): Blake3Hasher {
     return createBlake3(this.#keys?.idKey);
+  }
+
+  /** The whole-file id of a file stored as `chunks` when {@link oidFromChunks}. */
+  chunkListId(chunks: readonly { id: string; size: number }[]): string {
+    return chunkListIdOf(this.#keys?.idKey ?? null, chunks);
   }
 
   /** The id of a metadata value: the hash of its canonical encoding. */

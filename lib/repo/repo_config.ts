@@ -21,6 +21,13 @@ export const REPO_FORMAT = "tcfs-repository";
 /** The repository format version this build reads and writes. */
 export const REPO_VERSION = 1;
 
+/**
+ * How whole-file ids are computed (docs/FORMAT.md, "Whole-file ids"):
+ * `content` is BLAKE3 of the content, `chunks-v1` is BLAKE3 of the chunk
+ * list for chunked files (inline content is hashed as with `content`).
+ */
+export type OidScheme = "content" | "chunks-v1";
+
 /** The repository parameters stored in the `config` object. */
 export interface RepoConfig {
   /** Always {@link REPO_FORMAT}. */
@@ -35,6 +42,12 @@ export interface RepoConfig {
   chunker: ChunkerParams & { algorithm: "fastcdc-2020" };
   /** Content hash; `blake3`, keyed with the id key when encrypted. */
   hash: "blake3";
+  /**
+   * What a whole-file id (manifest `o`, stub `oid`) hashes: `content` (the
+   * file's bytes; also when absent) or `chunks-v1` (the ordered list of chunk
+   * ids and sizes, so a writer hashes each byte once). See {@link OidScheme}.
+   */
+  oid?: OidScheme;
   /** Compression of chunk and metadata payloads. */
   compression: { algorithm: "zstd"; level: number };
   /** `aes-256-gcm` with HKDF-SHA256 subkeys, or `none`. */
@@ -60,6 +73,9 @@ export function newRepoConfig(encrypted: boolean): RepoConfig {
     created: new Date().toISOString(),
     chunker: { algorithm: "fastcdc-2020", ...DEFAULT_CHUNKER_PARAMS },
     hash: "blake3",
+    // Encrypted ids are keyed, so no outside tool checks them: hash each byte once. Unencrypted
+    // repositories keep ids that `b3sum` of the file reproduces.
+    oid: encrypted ? "chunks-v1" : "content",
     compression: { algorithm: "zstd", level: DEFAULT_ZSTD_LEVEL },
     encryption: encrypted ? "aes-256-gcm" : "none",
     packThreshold: DEFAULT_CHUNKER_PARAMS.minSize,
@@ -100,6 +116,11 @@ export function decodeRepoConfig(body: Uint8Array, where: string): RepoConfig {
   if (chunker?.algorithm !== "fastcdc-2020") throw bad("chunker.algorithm");
   validateChunkerParams(chunker);
   if (c.hash !== "blake3") throw bad("hash");
+  if (c.oid !== undefined && c.oid !== "content" && c.oid !== "chunks-v1") {
+    throw new IntegrityError(
+      `${where}: whole-file id scheme '${c.oid}' is not supported by this tcfs; upgrade tcfs`,
+    );
+  }
   const compression = c.compression as RepoConfig["compression"] | undefined;
   if (compression?.algorithm !== "zstd" || !Number.isInteger(compression.level)) {
     throw bad("compression");

@@ -5,7 +5,9 @@
  * The SDK's own retries are switched off; {@linkcode withRetry} retries
  * instead so every backend backs off alike. Checksums are computed only when
  * an operation requires them, which S3-compatible servers such as Ceph RGW 16
- * need (streaming checksum trailers make them answer 411).
+ * need (streaming checksum trailers make them answer 411). GETs go through a
+ * second client over `fetch` ({@linkcode FetchRequestHandler}), whose bodies
+ * are read straight into one buffer: reads are most of a pull's requests.
  *
  * @module
  */
@@ -20,6 +22,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { ConfigError, NotFoundError, StorageError } from "../errors.ts";
+import { FetchRequestHandler, readBody } from "./fetch_handler.ts";
 import { errorCode, httpStatus, isRetryableError, withRetry } from "./retry.ts";
 import {
   type ByteRange,
@@ -84,6 +87,8 @@ const CREDENTIAL_CODES: ReadonlySet<string> = new Set([
 
 interface ClientSlot {
   client: S3Client;
+  /** The same credentials over `fetch`, for GETs (see fetch_handler.ts). */
+  reader: S3Client;
   inFlight: number;
   retired: boolean;
 }
@@ -111,7 +116,7 @@ export class S3Store implements ObjectStore {
       location.prefix === "" ? "" : "/" + location.prefix.slice(0, -1)
     }`;
     this.#options = { ...options };
-    this.#slot = { client: new S3Client(this.#clientConfig()), inFlight: 0, retired: false };
+    this.#slot = this.#newSlot();
   }
 
   /**
@@ -128,9 +133,9 @@ export class S3Store implements ObjectStore {
       sessionToken: credentials.sessionToken,
     };
     const old = this.#slot;
-    this.#slot = { client: new S3Client(this.#clientConfig()), inFlight: 0, retired: false };
+    this.#slot = this.#newSlot();
     old.retired = true;
-    if (old.inFlight === 0) old.client.destroy();
+    if (old.inFlight === 0) destroySlot(old);
   }
 
   /** Read an object or a range of it. */
@@ -148,21 +153,17 @@ export class S3Store implements ObjectStore {
       ? undefined
       : `bytes=${range.offset}-${range.offset + range.length - 1}`;
     try {
-      return await this.#send("GET", key, signal, async (client) => {
-        const res = await client.send(
+      return await this.#send("GET", key, signal, async (_, reader) => {
+        const res = await reader.send(
           new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range }),
           { abortSignal: signal },
         );
-        const body = res.Body === undefined
-          ? new Uint8Array(0)
-          : await res.Body.transformToByteArray();
-        if (res.ContentLength !== undefined && body.byteLength !== res.ContentLength) {
-          throw Object.assign(
-            new Error(`short read: ${body.byteLength} of ${res.ContentLength} bytes`),
-            { code: "ShortRead" },
-          );
-        }
-        return body;
+        const stream = res.Body as ReadableStream<Uint8Array> | undefined;
+        if (stream === undefined) return new Uint8Array(0);
+        // S3 servers send a Content-Length with objects; without one, take what comes.
+        return res.ContentLength === undefined
+          ? await res.Body!.transformToByteArray()
+          : await readBody(stream, res.ContentLength);
       });
     } catch (err) {
       // 416: the range starts at or past the end; the contract says "fewer bytes".
@@ -311,9 +312,19 @@ export class S3Store implements ObjectStore {
     if (!this.#closed) {
       this.#closed = true;
       this.#slot.retired = true;
-      this.#slot.client.destroy();
+      destroySlot(this.#slot);
     }
     return Promise.resolve();
+  }
+
+  #newSlot(): ClientSlot {
+    const config = this.#clientConfig();
+    return {
+      client: new S3Client(config),
+      reader: new S3Client({ ...config, requestHandler: new FetchRequestHandler() }),
+      inFlight: 0,
+      retired: false,
+    };
   }
 
   #clientConfig(): S3ClientConfig {
@@ -338,7 +349,7 @@ export class S3Store implements ObjectStore {
     op: string,
     key: string,
     signal: AbortSignal | undefined,
-    request: (client: S3Client) => Promise<T>,
+    request: (client: S3Client, reader: S3Client) => Promise<T>,
   ): Promise<T> {
     this.#checkOpen();
     return withRetry(async () => {
@@ -346,10 +357,10 @@ export class S3Store implements ObjectStore {
       const slot = this.#slot;
       slot.inFlight++;
       try {
-        return await request(slot.client);
+        return await request(slot.client, slot.reader);
       } finally {
         slot.inFlight--;
-        if (slot.retired && slot.inFlight === 0 && slot !== this.#slot) slot.client.destroy();
+        if (slot.retired && slot.inFlight === 0 && slot !== this.#slot) destroySlot(slot);
       }
     }, {
       attempts: this.#options.maxAttempts ?? 5,
@@ -399,6 +410,11 @@ export class S3Store implements ObjectStore {
   #checkOpen(): void {
     if (this.#closed) throw new StorageError(`the store ${this.url} is closed`);
   }
+}
+
+function destroySlot(slot: ClientSlot): void {
+  slot.client.destroy();
+  slot.reader.destroy();
 }
 
 function envRegion(): string | undefined {

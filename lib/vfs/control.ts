@@ -7,17 +7,20 @@
  * @module
  */
 
-import type { ChunkCache } from "../cache/mod.ts";
+import type { ChunkCache, WholeFiles } from "../cache/mod.ts";
 import type { Config } from "../config/mod.ts";
+import type { HydrationReport } from "../events/mod.ts";
 import { NotFoundError, TcfsError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Namespace, PathVersion, Repository } from "../repo/mod.ts";
 import { Committer } from "./committer.ts";
 import { ContentStore } from "./content.ts";
 import { type DirHandle, type FileHandle, HandleTable } from "./handles.ts";
+import { HydrationClock } from "./hydration_clock.ts";
 import type { FileContent, Node } from "./inodes.ts";
 import type { Change, JournaledChange, WriteJournal } from "./journal.ts";
 import { LocalFiles } from "./local_file.ts";
+import { PassthroughOpens } from "./passthrough.ts";
 import { MountPins } from "./pins.ts";
 import type { NamesMode } from "./naming.ts";
 import { Tree } from "./tree.ts";
@@ -36,6 +39,11 @@ export interface VfsOptions {
   refreshNamespace?: (ns: Namespace) => Promise<Namespace>;
   /** The chunk cache reads go through. */
   cache: ChunkCache;
+  /**
+   * Whole local copies of hydrated files (of `cache`), served through FUSE
+   * passthrough when the mount agreed it; absent: no passthrough.
+   */
+  wholeFiles?: WholeFiles;
   /** Directory of the write journal (see {@linkcode vfsJournalDir}). */
   journalDir: string;
   /** Naming: `stubs` (default) or `real`. */
@@ -50,6 +58,8 @@ export interface VfsOptions {
   concurrency?: number;
   /** Log. */
   log: Logger;
+  /** Told of each hydration of a file when it ends (hydration_clock.ts): metrics, events. */
+  onHydrated?: (report: HydrationReport) => void;
 }
 
 /** The write journal directory of a repository's mount on this device. */
@@ -100,6 +110,10 @@ export class MountControl {
   protected readonly dirHandles: HandleTable<DirHandle> = new HandleTable();
   /** Pinned files and paths. */
   protected readonly pins: MountPins;
+  /** Times hydrations for `VfsOptions.onHydrated`. */
+  protected readonly hydrations: HydrationClock;
+  /** Passthrough opens of hydrated files. */
+  protected readonly passthrough: PassthroughOpens;
   readonly #files: LocalFiles;
   readonly #opts: VfsOptions;
   /** Settles once {@link recover} has pinned again what was pinned before the last stop. */
@@ -111,6 +125,8 @@ export class MountControl {
   constructor(opts: VfsOptions, opened: { journal: WriteJournal; changes: JournaledChange[] }) {
     this.#opts = opts;
     this.log = opts.log;
+    this.hydrations = new HydrationClock(opts.onHydrated);
+    this.passthrough = new PassthroughOpens(opts.wholeFiles, opts.log);
     this.journal = opened.journal;
     this.committer = new Committer({
       repo: opts.repo,
@@ -228,8 +244,11 @@ export class MountControl {
       node.unsynced = false;
       if (node.kind !== "file" || this.view.isLocal(node)) continue;
       const m = await this.content.manifest(node.content!);
-      await this.content.hydrate(m, node.path() ?? path);
+      await this.hydrations.track(node, () => this.content.hydrate(m, node.path() ?? path));
       this.view.noteHydrated(node);
+      if (this.view.isLocal(node) && node.local === undefined) {
+        this.passthrough.prepare(node.content!.manifestId, m, node.path() ?? path);
+      }
       out.files++;
       out.bytes += node.size;
     }
@@ -368,7 +387,7 @@ export class MountControl {
     if (!await this.content.keepFrom(m, this.journal.contentPath(id))) return;
     if (current(node) && node.opens === 0 && !this.committer.pendingAt(path)) {
       await this.#dropLocal(node);
-      this.view.noteHydrated(node);
+      this.view.cachedFromCopy(node);
     }
   }
 

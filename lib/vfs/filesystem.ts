@@ -31,6 +31,7 @@ import { WriteJournal } from "./journal.ts";
 import { type FileHandle, fillDirList } from "./handles.ts";
 import type { Node } from "./inodes.ts";
 import { listVisible } from "./naming.ts";
+import type { OpenRequest } from "./passthrough.ts";
 
 const O_ACCMODE = 3;
 const O_TRUNC = 0o1000;
@@ -46,9 +47,10 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
     return new TcfsFileSystem(opts, await WriteJournal.open(opts.journalDir));
   }
 
-  /** The session's INIT: keep its notifier for cache invalidations. */
+  /** The session's INIT: keep its notifier (cache invalidations) and backing files (passthrough). */
   init(info: InitInfo): void {
     this.view.notifier = info.notifier;
+    this.passthrough.backing = info.backing;
   }
 
   /** The session ended: commit what is pending (best effort; the journal keeps the rest). */
@@ -105,7 +107,11 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
     return Promise.resolve(node.target ?? fail(Errno.EINVAL));
   }
 
-  /** Open a file; through a stub alias the real content is served (direct I/O). */
+  /**
+   * Open a file; through a stub alias the real content is served (direct
+   * I/O). A hydrated file opened read-only is served by the kernel from its
+   * whole local copy when the mount agreed passthrough (passthrough.ts).
+   */
   async open(ctx: RequestContext, ino: number, flags: number): Promise<OpenReply> {
     const ref = this.ref(ino);
     const node = ref.node;
@@ -120,9 +126,33 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
       await this.writes.truncate(node, 0, ctx.signal);
     }
     if (!text && node.local === undefined && node.content) await this.#manifestOrEio(node);
+    if (!text && !this.view.isLocal(node)) this.hydrations.begin(node);
     node.opens++;
-    const fh = this.fileHandles.add({ node, view: ref.view, writable, dirty: false, text });
-    return ref.view === "stub" ? { fh, directIo: true } : { fh, keepCache: true };
+    const h: FileHandle = { node, view: ref.view, writable, dirty: false, text };
+    const fh = this.fileHandles.add(h);
+    if (ref.view === "stub") return { fh, directIo: true };
+    try {
+      const { reply, kind } = await this.passthrough.open({
+        node,
+        fh,
+        writable,
+        whole: this.#whole(node),
+      });
+      h.kind = kind;
+      return reply;
+    } catch (err) {
+      this.fileHandles.take(fh);
+      node.opens--;
+      throw err;
+    }
+  }
+
+  /** A file's committed content when it is wholly cached and not written here. */
+  #whole(node: Node): OpenRequest["whole"] {
+    if (node.local !== undefined || !node.content || !this.view.isLocal(node)) return undefined;
+    const manifest = this.content.known(node.content);
+    if (!manifest || manifest.chunks.length === 0) return undefined;
+    return { manifestId: node.content.manifestId, manifest };
   }
 
   async #manifestOrEio(node: Node) {
@@ -173,10 +203,23 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
         chunk: err.chunkId,
         error: err.message,
       });
+      this.hydrations.end(node, "error");
       return fail(Errno.EIO);
     }
-    if (offset + size >= node.size) this.view.noteHydrated(node);
+    if (offset + size >= node.size) this.#noteWhole(node);
     return data;
+  }
+
+  /**
+   * After reads: a file now wholly local shows as such, its hydration ends
+   * and its whole file for passthrough opens is made.
+   */
+  #noteWhole(node: Node): void {
+    this.view.noteHydrated(node);
+    if (!this.view.isLocal(node)) return;
+    this.hydrations.end(node, "ok");
+    const whole = this.passthrough.enabled ? this.#whole(node) : undefined;
+    if (whole) this.passthrough.prepare(whole.manifestId, whole.manifest, node.path() ?? node.name);
   }
 
   /** Write into the file's working copy (journaled before the reply). */
@@ -209,9 +252,11 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
     await this.writes.unhold(h.held);
     const node = h.node;
     node.opens--;
+    if (h.kind) this.passthrough.release(node, h.kind);
     if (h.dirty) this.committer.schedule();
     if (!node.attached()) await this.dropContentOf(node);
-    else if (!h.text) this.view.noteHydrated(node);
+    else if (!h.text) this.#noteWhole(node);
+    if (node.opens === 0) this.hydrations.forget(node);
     this.tree.inodes.release(node);
   }
 

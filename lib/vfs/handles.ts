@@ -8,6 +8,7 @@ import type { RangeReader } from "../cache/mod.ts";
 import { type DirList, FileType } from "../fuse/ops.ts";
 import { type InodeTable, type InodeView, type Node, ROOT_INO } from "./inodes.ts";
 import type { VisibleEntry } from "./naming.ts";
+import type { OpenKind } from "./passthrough.ts";
 import type { View } from "./view.ts";
 
 const TYPE_BITS = { file: FileType.S_IFREG, dir: FileType.S_IFDIR, symlink: FileType.S_IFLNK };
@@ -30,6 +31,8 @@ export interface FileHandle {
   readerOf?: string;
   /** Content file kept open for this handle (see `WritePath.hold`). */
   held?: string;
+  /** How the kernel serves this open of the real-name inode (unset: a stub alias). */
+  kind?: OpenKind;
 }
 
 /** An open directory: its listing as of opendir, so offsets stay stable. */

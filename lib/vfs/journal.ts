@@ -160,7 +160,7 @@ export class WriteJournal {
         durable,
         done: (err) => err === undefined ? resolve() : reject(err),
       });
-      this.#draining ??= this.#drain().finally(() => this.#draining = null);
+      this.#draining ??= this.#drain();
     });
     return seq;
   }
@@ -191,20 +191,30 @@ export class WriteJournal {
     this.#file = null;
   }
 
-  /** Write everything queued, a batch at a time (changes made meanwhile share one write). */
+  /**
+   * Write everything queued, a batch at a time (changes made meanwhile share
+   * one write). The drain marks itself finished in the same step that finds
+   * the queue empty: cleared any later (a `.finally`), an append made in
+   * between would see a drain still running and never be written.
+   */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
-      try {
-        const file = await this.#segment();
-        const bytes = concat(batch.map((w) => w.bytes));
-        for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-        if (batch.some((w) => w.durable)) await file.syncData();
-        for (const w of batch) w.done();
-      } catch (err) {
-        for (const w of batch) w.done(err);
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        try {
+          // Always suspends, so the caller has stored this drain before it can finish.
+          const file = await this.#segment();
+          const bytes = concat(batch.map((w) => w.bytes));
+          for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+          if (batch.some((w) => w.durable)) await file.syncData();
+          for (const w of batch) w.done();
+        } catch (err) {
+          for (const w of batch) w.done(err);
+        }
       }
+    } finally {
+      this.#draining = null;
     }
   }
 

@@ -56,3 +56,29 @@ Deno.test("journal: a torn last line is ignored; damage elsewhere is an error", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("journal: appends from requests finishing as a write batch ends are all written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { journal } = await WriteJournal.open(dir);
+    // Many requests at once, each journaling after a disk operation of its own, as a busy
+    // mount does: now and then one continues in the very turn a batch's write finishes
+    // (the interleaving that once left an append unwritten, its request hanging forever).
+    for (let round = 0; round < 10; round++) {
+      const requests = Array.from({ length: 200 }, async (_, i) => {
+        for (let k = 0; k < 50; k++) {
+          await Deno.stat(dir);
+          await journal.append([change(`/f${i}-${k}`)]);
+        }
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stuck = new Promise<string>((r) => timer = setTimeout(() => r("stuck"), 5_000));
+      const outcome = await Promise.race([Promise.all(requests).then(() => "ok"), stuck]);
+      clearTimeout(timer);
+      assertEquals(outcome, "ok", `round ${round}`);
+    }
+    await journal.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

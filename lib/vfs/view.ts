@@ -214,6 +214,17 @@ export class View {
     if (this.names === "stubs") this.invalidate(node.parent, node.name);
   }
 
+  /**
+   * A file shown as local from its working copy is now local from the cache
+   * (its copy went after the commit): its name does not change, so the
+   * kernel is told nothing (a burst of commits would flood it with
+   * notifications); its chunks are watched from now on.
+   */
+  cachedFromCopy(node: Node): void {
+    const m = node.content && this.#content.known(node.content);
+    if (m && this.#content.isCached(m)) this.#markHydrated(node, m);
+  }
+
   /** The name a child is listed under. */
   nameOf(node: Node): string {
     return visibleName(node, this.names, this.isStub);

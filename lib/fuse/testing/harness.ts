@@ -9,6 +9,13 @@ import { isMounted, unmountPath } from "../mount.ts";
 import type { FileSystem, FuseServer, MountOptions } from "../ops.ts";
 import { mountFileSystem } from "../session.ts";
 
+/**
+ * How long one shell command may run. A file-system bug that leaves a request
+ * unanswered must fail the test, not hang the suite: `timeout` kills the
+ * whole process group, and a process waiting on a FUSE request dies on SIGKILL.
+ */
+const SHELL_TIMEOUT_SECONDS = 600;
+
 /** Outcome of a shell command run by {@linkcode sh}. */
 export interface ShellResult {
   /** Exit code. */
@@ -27,14 +34,18 @@ export interface ShellResult {
  */
 export async function sh(script: string, cwd?: string): Promise<ShellResult> {
   const cd = cwd === undefined ? "" : `cd '${cwd.replaceAll("'", "'\\''")}' && `;
-  const out = await new Deno.Command("bash", {
-    args: ["-c", cd + script],
+  const out = await new Deno.Command("timeout", {
+    args: ["-s", "KILL", String(SHELL_TIMEOUT_SECONDS), "bash", "-c", cd + script],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  // timeout(1) exits 137 when it had to kill the command.
+  const stderr = out.code === 137
+    ? `killed after ${SHELL_TIMEOUT_SECONDS} s (hung?)\n${d.decode(out.stderr)}`
+    : d.decode(out.stderr);
+  return { code: out.code, stdout: d.decode(out.stdout), stderr };
 }
 
 /** Run `script`; throw with its stderr unless it exits 0; resolve its stdout. */

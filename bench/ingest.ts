@@ -17,10 +17,16 @@ import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createTestRepo } from "../tests/fixtures/repo.ts";
-import { type FleetWorker, putSourceObjects, startWorker } from "../tests/fixtures/worker_fleet.ts";
+import {
+  type FleetWorker,
+  putSourceObjects,
+  startWorker,
+  TEST_QUEUE_SETTINGS,
+} from "../tests/fixtures/worker_fleet.ts";
 import { Sandbox, startCephRgw, startNats } from "../tests/services/mod.ts";
 import { enqueueIngest, ensureStreams, queueStatus } from "../lib/queue/mod.ts";
 import { openStore, type S3Options } from "../lib/storage/mod.ts";
+import { cpuSeconds } from "./cpu.ts";
 
 const args = parseArgs({
   options: {
@@ -34,19 +40,6 @@ const OBJECTS = Number(args.values.objects);
 const BATCH = Number(args.values.batch);
 const CONCURRENCY = Number(args.values.concurrency);
 const say = (s: string) => console.error(s);
-
-/** User + system CPU seconds used so far by `pids` (USER_HZ = 100). */
-function cpuSeconds(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* gone */ }
-  }
-  return ticks / 100;
-}
 
 /** One round's figures. */
 interface Round {
@@ -80,14 +73,7 @@ try {
   );
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  const settings = {
-    replicas: 1,
-    hydrationMaxAgeMs: 3600_000,
-    stateMaxAgeMs: 3600_000,
-    deadLetterMaxAgeMs: 3600_000,
-    ackWaitMs: 30_000,
-    maxAttempts: 5,
-  };
+  const settings = { ...TEST_QUEUE_SETTINGS, ackWaitMs: 30_000, maxAttempts: 5 };
   await ensureStreams(jsm, settings);
 
   for (const n of [1, 2, 3]) {

@@ -36,6 +36,7 @@ import { prng, randomBytes } from "../tests/fixtures/tree.ts";
 import { type S3Service, startCephRgw } from "../tests/services/mod.ts";
 import { DEFAULT_MEMSTORE_BYTES } from "../tests/services/mod.ts";
 import { FaultProxy, type ProxiedRequest } from "../lib/storage/fault_proxy.ts";
+import { cpuSeconds } from "./cpu.ts";
 import { rcloneEnv, rcloneVersion } from "./rclone.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -102,19 +103,6 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const say = (s: string) => console.error(s);
-
-/** User + system CPU seconds used so far by `pids` (USER_HZ = 100). */
-function cpuSeconds(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* gone */ }
-  }
-  return ticks / 100;
-}
 
 /** Run `cmd` with exactly `env` (plus PATH), under `/usr/bin/time`; throws on failure. */
 async function timed(

@@ -25,6 +25,7 @@ import { makeDevice } from "../tests/fixtures/device.ts";
 import { assertSameTree, makeTree } from "../tests/fixtures/tree.ts";
 import { type S3Service, startCephRgw } from "../tests/services/mod.ts";
 import { FaultProxy, type ProxiedRequest } from "../lib/storage/fault_proxy.ts";
+import { cpuSeconds } from "./cpu.ts";
 import { mixedData } from "./data.ts";
 import { rcloneEnv, rcloneVersion } from "./rclone.ts";
 
@@ -91,19 +92,6 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   Deno.addSignalListener(sig, () => Deno.exit(130));
 }
 
-/** CPU seconds (user + system) used so far by the processes `pids`. */
-function cpuOf(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch { /* exited */ }
-  }
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
-
 /** Run `cmd` under /usr/bin/time, measuring wall time and client and server CPU. */
 async function measure(
   cmd: string[],
@@ -112,7 +100,7 @@ async function measure(
   timeFile: string,
 ): Promise<Sample> {
   const load = Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
-  const server0 = cpuOf(serverPids);
+  const server0 = cpuSeconds(serverPids);
   const start = performance.now();
   running = new Deno.Command("/usr/bin/time", {
     args: ["-f", "%U %S %M", "-o", timeFile, ...cmd],
@@ -125,7 +113,7 @@ async function measure(
   const out = await running.output();
   running = null;
   const seconds = (performance.now() - start) / 1000;
-  const serverCpu = cpuOf(serverPids) - server0;
+  const serverCpu = cpuSeconds(serverPids) - server0;
   const dec = new TextDecoder();
   if (!out.success) {
     throw new Error(`${cmd.join(" ")} exited ${out.code}:\n${dec.decode(out.stderr).slice(-3000)}`);

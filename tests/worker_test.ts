@@ -23,6 +23,7 @@ import {
   sourceKey,
   sourceObject,
   startWorker,
+  TEST_QUEUE_SETTINGS,
 } from "./fixtures/worker_fleet.ts";
 import { Sandbox, startCephRgw, startNats } from "./services/mod.ts";
 import { pull } from "../lib/engine/mod.ts";
@@ -41,14 +42,7 @@ import {
 const OBJECTS = 20_000;
 const BATCH = 250;
 const MAX_ATTEMPTS = 3;
-const SETTINGS: QueueSettings = {
-  replicas: 1,
-  hydrationMaxAgeMs: 3600_000,
-  stateMaxAgeMs: 3600_000,
-  deadLetterMaxAgeMs: 3600_000,
-  ackWaitMs: 5_000,
-  maxAttempts: MAX_ATTEMPTS,
-};
+const SETTINGS: QueueSettings = { ...TEST_QUEUE_SETTINGS, maxAttempts: MAX_ATTEMPTS };
 
 Deno.test({
   name: "three workers ingest 20,000 objects exactly once despite a SIGKILL; failures dead-letter",

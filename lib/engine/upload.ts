@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { chunkStream } from "../chunking/mod.ts";
 import { TcfsError } from "../errors.ts";
 import { toHex } from "../hash/mod.ts";
@@ -99,7 +100,7 @@ export async function storeContent(
   if (expectedSize <= repo.config.inlineMax) {
     const parts: Uint8Array[] = [];
     for await (const piece of pieces) parts.push(piece), size += piece.length;
-    const bytes = parts.length === 1 ? parts[0] : concat(parts, size);
+    const bytes = parts.length === 1 ? parts[0] : concatBytes(parts);
     hasher.update(bytes);
     inline = toInline(bytes);
   } else {
@@ -124,11 +125,4 @@ export async function storeContent(
     : { v: 1, size, oid, chunks: [], inline };
   const { id, manifest: stored } = await repo.prepareManifest(manifest);
   return { manifestId: id, manifest: stored, oid, size };
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
-  return out;
 }

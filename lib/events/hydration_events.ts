@@ -17,6 +17,7 @@
 
 import type { HydrationOutcome, TcfsMetrics } from "../metrics/mod.ts";
 import type { Repository } from "../repo/mod.ts";
+import { openSealed } from "./sealed.ts";
 
 /** Subject prefix of hydration events; the `HYDRATION_EVENTS` stream stores `hydration.>`. */
 export const HYDRATION_SUBJECT_PREFIX = "hydration";
@@ -70,16 +71,15 @@ export async function decodeHydrationEvent(
 ): Promise<HydrationEvent | null> {
   const device = deviceOfHydrationSubject(subject);
   if (device === null) return null;
-  let e: HydrationEvent;
-  try {
-    e = await repo.codec.decodeMeta<HydrationEvent>(subject, data);
-  } catch {
-    return null;
-  }
-  const ok = typeof e === "object" && e !== null && e.v === 1 && e.repo === repo.config.id &&
-    e.device === device && typeof e.path === "string" && e.path.startsWith("/") &&
-    Number.isSafeInteger(e.bytes) && typeof e.ms === "number" && typeof e.time_ms === "number";
-  return ok ? e : null;
+  return await openSealed<HydrationEvent>(
+    repo,
+    device,
+    subject,
+    data,
+    (e) =>
+      typeof e.path === "string" && e.path.startsWith("/") && Number.isSafeInteger(e.bytes) &&
+      typeof e.ms === "number" && typeof e.time_ms === "number",
+  );
 }
 
 /** What the file system tells the reporter about one finished hydration. */

@@ -15,6 +15,7 @@
 
 import type { ChunkRef, Repository } from "../repo/mod.ts";
 import { mapLimit } from "../storage/mod.ts";
+import { openSealed } from "./sealed.ts";
 import { STATE_SUBJECT_PREFIX } from "./state_events.ts";
 
 /** The last subject token of a prefetch hint. */
@@ -65,16 +66,15 @@ export async function decodePrefetchHint(
   data: Uint8Array,
 ): Promise<PrefetchHint | null> {
   if (subject !== prefetchHintSubject(device)) return null;
-  let h: PrefetchHint;
-  try {
-    h = await repo.codec.decodeMeta<PrefetchHint>(subject, data);
-  } catch {
-    return null;
-  }
-  const ok = typeof h === "object" && h !== null && h.v === 1 && h.repo === repo.config.id &&
-    h.device === device && Array.isArray(h.paths) && Array.isArray(h.chunks) &&
-    h.chunks.length <= MAX_HINT_CHUNKS && h.chunks.every(isChunkRef);
-  return ok ? h : null;
+  return await openSealed<PrefetchHint>(
+    repo,
+    device,
+    subject,
+    data,
+    (h) =>
+      Array.isArray(h.paths) && Array.isArray(h.chunks) && h.chunks.length <= MAX_HINT_CHUNKS &&
+      h.chunks.every(isChunkRef),
+  );
 }
 
 function isChunkRef(c: ChunkRef): boolean {

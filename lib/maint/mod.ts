@@ -49,6 +49,8 @@ export {
 } from "./scrub.ts";
 export {
   type ChunkSink,
+  filesAt,
+  type FilesAtOptions,
   prefetchChunks,
   type PrefetchOptions,
   type PrefetchReport,

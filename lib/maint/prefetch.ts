@@ -46,6 +46,39 @@ export interface PrefetchReport {
   skipped: number;
 }
 
+/** How {@link filesAt} resolves directories and paths that name nothing. */
+export interface FilesAtOptions {
+  /** A directory means every live file below it (true) or only those directly in it (false). */
+  below: boolean;
+  /** A path that names nothing: a NotFoundError ("throw"), or passed over ("skip"). */
+  missing: "throw" | "skip";
+}
+
+/**
+ * The live file versions at `paths` (remote paths) in `ns`, by path: a file
+ * itself, a directory's files as `opts.below` says; other kinds are passed
+ * over.
+ */
+export function filesAt(
+  ns: Namespace,
+  paths: Iterable<string>,
+  opts: FilesAtOptions,
+): Map<string, PathVersion> {
+  const files = new Map<string, PathVersion>();
+  for (const input of paths) {
+    const path = normalizeRemotePath(input);
+    const v = ns.get(path);
+    if (v?.kind === "file") files.set(path, v);
+    else if (ns.isDir(path)) {
+      const entries = opts.below ? ns.walk(path) : ns.list(path);
+      for (const e of entries) if (e.version?.kind === "file") files.set(e.path, e.version);
+    } else if (!v && opts.missing === "throw") {
+      throw new NotFoundError(`${path}: no such file or directory in the repository`);
+    }
+  }
+  return files;
+}
+
 /**
  * Fetch the chunks of the files at `paths` (remote paths; a directory means
  * every live file below it) into `sink`. A path that does not exist is a
@@ -58,15 +91,7 @@ export async function prefetchChunks(
   opts: PrefetchOptions = {},
 ): Promise<PrefetchReport> {
   const ns = opts.ns ?? await repo.refresh();
-  const files = new Map<string, PathVersion>();
-  for (const input of paths) {
-    const path = normalizeRemotePath(input);
-    const v = ns.get(path);
-    if (v?.kind === "file") files.set(path, v);
-    else if (ns.isDir(path)) {
-      for (const e of ns.walk(path)) if (e.version?.kind === "file") files.set(e.path, e.version);
-    } else if (!v) throw new NotFoundError(`${path}: no such file or directory in the repository`);
-  }
+  const files = filesAt(ns, paths, { below: true, missing: "throw" });
   const concurrency = opts.concurrency ?? 4;
   const refs = await referencesOf(repo, files.values(), concurrency, (_, err) => {
     throw err;

@@ -1,6 +1,7 @@
 import { connect, headers } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { assert, assertEquals, assertMatch } from "../../tests/assert.ts";
+import { TEST_QUEUE_SETTINGS } from "../../tests/fixtures/worker_fleet.ts";
 import { startNats } from "../../tests/services/mod.ts";
 import { Logger } from "../log/mod.ts";
 import { createTcfsMetrics } from "../metrics/mod.ts";
@@ -9,7 +10,6 @@ import { listDeadLetters, queueStatus } from "./status.ts";
 import {
   DEAD_LETTER_STREAM,
   ensureStreams,
-  type QueueSettings,
   STATE_STREAM,
   TASKS_STREAM,
   WORKER_CONSUMER,
@@ -26,14 +26,6 @@ import {
 import { runWorker, type WorkerOptions } from "./worker.ts";
 
 const quiet = new Logger({ level: "error", sink: () => {} });
-const SETTINGS: QueueSettings = {
-  replicas: 1,
-  hydrationMaxAgeMs: 3600_000,
-  stateMaxAgeMs: 3600_000,
-  deadLetterMaxAgeMs: 3600_000,
-  ackWaitMs: 5_000,
-  maxAttempts: 3,
-};
 
 async function withQueue(
   fn: (q: Awaited<ReturnType<typeof open>>) => Promise<void>,
@@ -50,7 +42,7 @@ async function withQueue(
 async function open(url: string) {
   const nc = await connect({ servers: url });
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, SETTINGS);
+  await ensureStreams(jsm, TEST_QUEUE_SETTINGS);
   return { nc, jsm, js: jetstream(nc) };
 }
 
@@ -100,9 +92,9 @@ Deno.test("ensureStreams creates every stream on nats-server 2.9 and updates set
     assertEquals((await jsm.streams.info(DEAD_LETTER_STREAM)).config.retention, "limits");
     assertEquals((await jsm.streams.info(STATE_STREAM)).config.subjects, ["STATE.>"]);
     let consumer = await jsm.consumers.info(TASKS_STREAM, WORKER_CONSUMER);
-    assertEquals(consumer.config.max_deliver, SETTINGS.maxAttempts + 1);
+    assertEquals(consumer.config.max_deliver, TEST_QUEUE_SETTINGS.maxAttempts + 1);
     // Running it again with new settings updates in place.
-    await ensureStreams(jsm, { ...SETTINGS, ackWaitMs: 9_000, stateMaxAgeMs: 7200_000 });
+    await ensureStreams(jsm, { ...TEST_QUEUE_SETTINGS, ackWaitMs: 9_000, stateMaxAgeMs: 7200_000 });
     consumer = await jsm.consumers.info(TASKS_STREAM, WORKER_CONSUMER);
     assertEquals(consumer.config.ack_wait, 9_000_000_000);
     assertEquals((await jsm.streams.info(STATE_STREAM)).config.max_age, 7200_000_000_000);

@@ -242,18 +242,21 @@ export async function readSnapshotRecords(
   codec: Codec,
   head: SnapshotHead,
 ): Promise<CommitRecord[]> {
-  const indexes = Array.from({ length: head.parts }, (_, i) => i);
-  const parts = await mapLimit(indexes, PART_READ_CONCURRENCY, async (i) => {
-    const key = snapshotPartKey(head.name, i);
-    const w = await codec.decodeMeta<WireSnapshotPart>(key, await store.get(key));
-    if (w?.v !== 1 || !Array.isArray(w.r)) {
-      throw new IntegrityError(`${key}: malformed snapshot part`);
-    }
-    return w.r.map((r) => checkCovered(recordFromWire(r, key), head, key));
-  });
+  const records = await readParts<WireSnapshotPart, CommitRecord>(
+    store,
+    codec,
+    head.parts,
+    (i) => snapshotPartKey(head.name, i),
+    (w, key) => {
+      if (w?.v !== 1 || !Array.isArray(w.r)) {
+        throw new IntegrityError(`${key}: malformed snapshot part`);
+      }
+      return w.r.map((r) => checkCovered(recordFromWire(r, key), head, key));
+    },
+  );
   const cursors = Object.entries(head.cursors)
     .map(([device, seq]): CommitRecord => ({ device, seq, time: head.time, versions: [] }));
-  return [...parts.flat(), ...cursors];
+  return [...records, ...cursors];
 }
 
 /** The ids of every listing in a snapshot's tree. Throws NotFoundError when a part is missing. */
@@ -262,14 +265,35 @@ export async function readSnapshotListingIds(
   codec: Codec,
   head: SnapshotHead,
 ): Promise<string[]> {
-  const indexes = Array.from({ length: head.dirParts }, (_, i) => i);
+  return await readParts<WireSnapshotDirs, string>(
+    store,
+    codec,
+    head.dirParts,
+    (i) => snapshotDirsKey(head.name, i),
+    (w, key) => {
+      if (w?.v !== 1 || !Array.isArray(w.d) || !w.d.every((id) => HEX64.test(id))) {
+        throw new IntegrityError(`${key}: malformed snapshot listing ids`);
+      }
+      return w.d;
+    },
+  );
+}
+
+/**
+ * Read and open the `count` parts at `keyOf(0 .. count - 1)`, a few at a
+ * time, and concatenate what `take` makes of each, in part order.
+ */
+async function readParts<W, T>(
+  store: ObjectStore,
+  codec: Codec,
+  count: number,
+  keyOf: (i: number) => string,
+  take: (wire: W, key: string) => T[],
+): Promise<T[]> {
+  const indexes = Array.from({ length: count }, (_, i) => i);
   const parts = await mapLimit(indexes, PART_READ_CONCURRENCY, async (i) => {
-    const key = snapshotDirsKey(head.name, i);
-    const w = await codec.decodeMeta<WireSnapshotDirs>(key, await store.get(key));
-    if (w?.v !== 1 || !Array.isArray(w.d) || !w.d.every((id) => HEX64.test(id))) {
-      throw new IntegrityError(`${key}: malformed snapshot listing ids`);
-    }
-    return w.d;
+    const key = keyOf(i);
+    return take(await codec.decodeMeta<W>(key, await store.get(key)), key);
   });
   return parts.flat();
 }

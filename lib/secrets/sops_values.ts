@@ -25,6 +25,7 @@
  */
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
+import { concatBytes } from "../bytes.ts";
 
 /** The value types an `ENC[...]` string can carry. */
 export type SopsValueType = "str" | "int" | "float" | "bool" | "bytes" | "time" | "comment";
@@ -97,7 +98,7 @@ export function openValue(key: Uint8Array, v: EncryptedValue, aad: string): Uint
     d.setAuthTag(v.tag);
     const head = d.update(v.data);
     const tail = d.final();
-    return concat([new Uint8Array(head), new Uint8Array(tail)]);
+    return concatBytes([new Uint8Array(head), new Uint8Array(tail)]);
   } catch {
     return null;
   }
@@ -113,7 +114,7 @@ export function sealValue(
 ): string {
   const c = createCipheriv("aes-256-gcm", key, iv);
   c.setAAD(encoder.encode(aad));
-  const data = concat([new Uint8Array(c.update(plain)), new Uint8Array(c.final())]);
+  const data = concatBytes([new Uint8Array(c.update(plain)), new Uint8Array(c.final())]);
   return formatEncrypted({ data, iv, tag: new Uint8Array(c.getAuthTag()), type });
 }
 
@@ -261,14 +262,4 @@ function toBase64(b: Uint8Array): string {
     s += String.fromCharCode(...b.subarray(i, i + 0x8000));
   }
   return btoa(s);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -279,16 +279,8 @@ export type EntryState = Pick<
 export function decodeEntryState(bytes: Uint8Array): EntryState {
   const r = new Reader(bytes);
   const flags = r.byte();
-  const kind = KINDS[flags & 3];
-  if (kind === undefined) throw new IntegrityError("state entry: bad kind code");
-  const hydration = hydrationOf(bytes);
-  const size = r.num();
-  const mtime = r.num();
-  const mode = r.num();
-  const ino = r.num();
-  const ctime = (flags & F_RELATIVE_TIMES) !== 0 ? mtime + r.num() : r.num();
+  const e = readFixedFields(r, flags);
   r.num(); // syncedAt
-  const e: EntryState = { kind, hydration, size, mtime, mode, ino, ctime };
   if (flags & F_MANIFEST) r.skipStr();
   if (flags & F_OID) r.skipStr();
   if (flags & F_TARGET) e.target = r.str();
@@ -299,6 +291,22 @@ export function decodeEntryState(bytes: Uint8Array): EntryState {
   }
   if (r.at !== bytes.length) throw new IntegrityError("state entry: trailing bytes");
   return e;
+}
+
+/**
+ * Check the kind and hydration codes of `flags` and read the numbers from
+ * size to ctime; `r` is left at syncedAt.
+ */
+function readFixedFields(r: Reader, flags: number): EntryState {
+  const kind = KINDS[flags & 3];
+  if (kind === undefined) throw new IntegrityError("state entry: bad kind code");
+  const hydration = hydrationOf(r.bytes);
+  const size = r.num();
+  const mtime = r.num();
+  const mode = r.num();
+  const ino = r.num();
+  const ctime = (flags & F_RELATIVE_TIMES) !== 0 ? mtime + r.num() : r.num();
+  return { kind, hydration, size, mtime, mode, ino, ctime };
 }
 
 /** The hydration state of an encoded entry, read from its first byte alone. */
@@ -312,16 +320,8 @@ export function hydrationOf(bytes: Uint8Array): Hydration {
 export function decodeEntry(bytes: Uint8Array): SyncedEntry {
   const r = new Reader(bytes);
   const flags = r.byte();
-  const kind = KINDS[flags & 3];
-  if (kind === undefined) throw new IntegrityError("state entry: bad kind code");
-  const hydration = hydrationOf(bytes);
-  const size = r.num();
-  const mtime = r.num();
-  const mode = r.num();
-  const ino = r.num();
-  const relative = (flags & F_RELATIVE_TIMES) !== 0;
-  const ctime = relative ? mtime + r.num() : r.num();
-  const syncedAt = relative ? mtime + r.num() : r.num();
+  const { kind, hydration, size, mtime, mode, ino, ctime } = readFixedFields(r, flags);
+  const syncedAt = (flags & F_RELATIVE_TIMES) !== 0 ? mtime + r.num() : r.num();
   const e: SyncedEntry = { kind, size, mtime, mode, ino, ctime, vv: {}, hydration, syncedAt };
   if (flags & F_MANIFEST) e.manifestId = r.str();
   if (flags & F_OID) e.oid = r.str();

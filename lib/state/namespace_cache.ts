@@ -27,6 +27,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { zstdCompress, zstdDecompress } from "../compress/mod.ts";
 import { blake3 } from "../hash/mod.ts";
 import { IntegrityError } from "../errors.ts";
@@ -141,7 +142,7 @@ function encode(state: NamespaceState): Uint8Array {
     const group = state.heads.slice(at, at + PATHS_PER_LINE).map((heads) => heads.map(toCached));
     lines.push(encoder.encode(JSON.stringify(group) + "\n"));
   }
-  const payload = concat(lines);
+  const payload = concatBytes(lines);
   const frame = zstdCompress(payload, LEVEL);
   const out = new Uint8Array(HEADER_BYTES + frame.length + SUM_BYTES);
   out.set(MAGIC, 0);
@@ -185,16 +186,6 @@ function decode(bytes: Uint8Array): NamespaceState {
   }
   if (heads.length !== head.paths) throw new IntegrityError("path count mismatch");
   return { heads, cursors: head.cursors };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** The namespace cache file of one repository on this device. */

@@ -49,6 +49,19 @@ async function settle(devices: SyncDevice[]): Promise<void> {
   }
 }
 
+/**
+ * `a` and `b` agree on f.txt, then each writes its own text to it; `a`
+ * syncs first, and `b`'s sync (returned) meets `a`'s edit.
+ */
+async function concurrentEdits(a: SyncDevice, b: SyncDevice, textA: string, textB: string) {
+  await write(a, "f.txt", "base\n");
+  await settle([a, b]);
+  await write(a, "f.txt", textA);
+  await write(b, "f.txt", textB);
+  await a.sync();
+  return await b.sync();
+}
+
 /** The contents every device holds (after settling all are equal; checked). */
 async function settledContents(devices: SyncDevice[]): Promise<Record<string, string>> {
   await settle(devices);
@@ -103,12 +116,7 @@ async function offline(w: World, d: SyncDevice, fn: (sync: () => Promise<void>) 
 
 Deno.test("editing the main file of an open conflict keeps the copy as a file", async () => {
   await withWorld(2, async ({ devices: [a, b] }) => {
-    await write(a, "f.txt", "base\n");
-    await settle([a, b]);
-    await write(a, "f.txt", "A1\n");
-    await write(b, "f.txt", "B1\n");
-    await a.sync();
-    assertEquals((await b.sync()).conflicts, 1);
+    assertEquals((await concurrentEdits(a, b, "A1\n", "B1\n")).conflicts, 1);
     await a.sync();
     // A has not resolved; it edits the main file, superseding what it showed there.
     const shown = await Deno.readTextFile(a.path("f.txt"));
@@ -190,12 +198,7 @@ Deno.test("a delete and a concurrent edit by writers that never met: the edit su
 
 Deno.test("resolve: remote takes the copy's content; unsynced copies are never deleted", async () => {
   await withWorld(2, async ({ devices: [a, b] }) => {
-    await write(a, "f.txt", "base\n");
-    await settle([a, b]);
-    await write(a, "f.txt", "from A\n");
-    await write(b, "f.txt", "from B\n");
-    await a.sync();
-    await b.sync();
+    await concurrentEdits(a, b, "from A\n", "from B\n");
     await settle([a, b]);
     const [conflict] = await b.state.listConflicts();
     assertEquals(await Deno.readTextFile(b.path("f.txt")), "from B\n");

@@ -33,6 +33,7 @@ import {
   prefetchHintSubject,
 } from "../events/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { filesAt } from "../maint/mod.ts";
 import {
   enqueueTask,
   HYDRATION_STREAM,
@@ -40,13 +41,7 @@ import {
   type QueueConnection,
   type TaskHandler,
 } from "../queue/mod.ts";
-import {
-  type ChunkRef,
-  normalizeRemotePath,
-  parentOf,
-  type PathVersion,
-  type Repository,
-} from "../repo/mod.ts";
+import { type ChunkRef, parentOf, type Repository } from "../repo/mod.ts";
 
 /** The durable consumer of `HYDRATION_EVENTS` that workers share. */
 export const PREFETCH_CONSUMER = "tcfs-prefetch";
@@ -66,16 +61,8 @@ export function prefetchHandler(opts: PrefetchHandlerOptions): TaskHandler<"pref
   const { repo, queue } = opts;
   return async (task, ctx) => {
     const { device, paths } = task.payload;
-    const ns = await repo.refresh();
-    const files = new Map<string, PathVersion>();
-    for (const input of paths) {
-      const path = normalizeRemotePath(input);
-      const v = ns.get(path);
-      if (v?.kind === "file") files.set(path, v);
-      else if (ns.isDir(path)) {
-        for (const e of ns.list(path)) if (e.version?.kind === "file") files.set(e.path, e.version);
-      } // gone since: nothing to warm
-    }
+    // A path gone since: nothing to warm.
+    const files = filesAt(await repo.refresh(), paths, { below: false, missing: "skip" });
     const hint: PrefetchHint = {
       v: 1,
       repo: repo.config.id,

@@ -122,6 +122,7 @@ export class TcfsFileSystem extends EntryOps implements FileSystem {
       text = await this.view.stubText(node);
     } else if (node.kind === "dir") fail(Errno.EISDIR);
     else if (node.kind !== "file") fail(Errno.EINVAL);
+    if (writable && ref.view === "node") this.passthrough.checkWriter(node);
     if (writable && (flags & O_TRUNC) && node.size > 0) {
       await this.writes.truncate(node, 0, ctx.signal);
     }

@@ -25,6 +25,10 @@
  *   back from its working copy, checked chunk by chunk), and the working
  *   copy is removed once the cache holds it all, so it is still `name`
  *   after a restart; a file larger than the quota shows as a stub then.
+ * - Mounted with `passthrough` and given `wholeFiles`, a hydrated file
+ *   opened read-only is read by the kernel from one whole local copy, no
+ *   READ reaching us (passthrough.ts has the rules; writers wait with EBUSY
+ *   while such readers are open).
  * - statfs reports the chunk cache's quota; missing names are answered with
  *   negative entries cached for `negative_ttl_ms`. A directory's link count
  *   is 2 + its subdirectories.
@@ -42,7 +46,7 @@
  *
  * ```ts ignore
  * import { mountFileSystem } from "../fuse/session.ts";
- * import { ChunkCache, chunkCacheDir } from "../cache/mod.ts";
+ * import { ChunkCache, chunkCacheDir, WholeFiles } from "../cache/mod.ts";
  * import { TcfsFileSystem, vfsJournalDir, vfsSettings } from "./mod.ts";
  *
  * const session = await openSession(config);           // lib/app: repo, device, ns
@@ -56,12 +60,14 @@
  *   ns: session.ns,
  *   refreshNamespace: () => session.refresh(),         // keeps the namespace cache warm
  *   cache,
+ *   wholeFiles: await WholeFiles.open(cache),         // hydrated files for passthrough opens
  *   journalDir: vfsJournalDir(config, session.repo),
  *   ...vfsSettings(config),                            // mount.names, TTLs, commit delay
  *   log: log.child("mount"),
  * });
  * await fs.recover();            // commit what a crashed run left in the journal (before mounting)
- * const server = await mountFileSystem(fs, dir, { fsName: "tcfs", subtype: "tcfs" });
+ * // passthrough (root, Linux 6.9+): the kernel reads hydrated files from their whole files.
+ * const server = await mountFileSystem(fs, dir, { fsName: "tcfs", subtype: "tcfs", passthrough: true });
  *
  * // On the poll loop or a NATS state event: other devices' changes appear.
  * await fs.refresh();

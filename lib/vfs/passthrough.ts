@@ -11,10 +11,11 @@
  *   closed at the last release (never earlier: the kernel looks it up after
  *   the OPEN reply).
  * - Passthrough and page-cache opens never overlap: while passthrough opens
- *   exist, other opens (writers, or content replaced remotely since) are
- *   direct I/O; while page-cache opens exist, new opens use the page cache
- *   too. Writers keep the ordinary write path (working copy, journal); the
- *   passthrough readers already open keep reading the version they opened.
+ *   exist, a read-only open of content replaced remotely since is direct
+ *   I/O and an open for writing is refused (EBUSY) until they close;
+ *   while page-cache opens exist, new opens use
+ *   the page cache too. Writers keep the ordinary write path (working copy,
+ *   journal).
  * - New content (written here or replaced remotely) has a new manifest id,
  *   hence a new whole file, used from the first open after the old id is gone.
  *
@@ -25,7 +26,13 @@
  */
 
 import type { WholeFiles } from "../cache/mod.ts";
-import { type BackingFiles, type OpenReply, PassthroughError } from "../fuse/ops.ts";
+import {
+  type BackingFiles,
+  Errno,
+  FuseError,
+  type OpenReply,
+  PassthroughError,
+} from "../fuse/ops.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Manifest } from "../repo/mod.ts";
 import type { Node } from "./inodes.ts";
@@ -108,9 +115,19 @@ export class PassthroughOpens {
     return { reply: { fh: r.fh, keepCache: true }, kind: "pageCache" };
   }
 
-  /** An open while passthrough opens exist: share their id, or direct I/O. */
+  /** Refuse (EBUSY) an open of `node` for writing while it is open through passthrough. */
+  checkWriter(node: Node): void {
+    if (this.#opens.get(node)?.backing) throw new FuseError(Errno.EBUSY);
+  }
+
+  /**
+   * An open while passthrough opens exist: share their id; a reader of newer
+   * content gets direct I/O; a writer is refused with EBUSY (the file is busy
+   * being read by the kernel) until the readers close.
+   */
   #alongside(r: OpenRequest, b: Backing): { reply: OpenReply; kind: OpenKind } {
-    if (!r.writable && r.whole?.manifestId === b.manifestId) {
+    if (r.writable) this.checkWriter(r.node);
+    if (r.whole?.manifestId === b.manifestId) {
       b.opens++;
       return { reply: { fh: r.fh, passthrough: { backingId: b.id } }, kind: "passthrough" };
     }

@@ -16,6 +16,8 @@ Deno.test("cacheMetricsHook feeds the chunk cache metrics", async () => {
   });
   await cache.read(c0);
   await cache.read(c0);
+  // c0 is on disk before c1 arrives, so c0 is the one least recently stored and evicted.
+  await cache.idle();
   await cache.read(c1);
   await cache.close();
   assert.equal(metrics.chunkCacheMisses.value(), 2);

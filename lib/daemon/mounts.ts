@@ -160,6 +160,9 @@ export class MountManager implements MountRouter {
       if (mode !== "stubs" && mode !== "real") {
         throw new UsageError(`mount: names is stubs or real, not '${names}'`);
       }
+      // Decode workers take 100-200 ms to start: started with the mount, they are ready for its
+      // first reads (they stop again if none come).
+      this.#opts.session.repo.codec.warmDecoder();
       await assertFuseUsable();
       await this.#recovered;
       const real = await prepareMountpoint(dir, this.#log);

@@ -156,6 +156,10 @@ export class EncodePool {
   readonly #workerUrl: URL;
   #slots: Slot[] = [];
   #starting: Promise<Slot[]> | null = null;
+  /** Set once the workers asked for are running (or known not to start). */
+  #started = false;
+  /** Chunks being decoded in this thread while the workers start. */
+  #bridging = 0;
   #seq = 0;
   #closed = false;
 
@@ -181,6 +185,7 @@ export class EncodePool {
     this.#starting ??= Promise.all(
       Array.from({ length: this.#wanted }, () => startWorker(this.#workerUrl, this.#coding)),
     ).then((started) => {
+      this.#started = true;
       const slots = started.filter((s): s is Slot => s !== null);
       // Closed while they were starting: nothing will ever stop them otherwise.
       if (this.#closed) { for (const s of slots) s.kill("the chunk encoder pool was closed"); }
@@ -239,7 +244,8 @@ export class EncodePool {
   /**
    * The verified plaintext of chunk `id` from its stored form, as
    * `Codec.decodeChunk` gives it: on the least loaded worker, or in this
-   * thread for chunks under {@link IN_THREAD_BELOW} bytes. A chunk that
+   * thread for chunks under {@link IN_THREAD_BELOW} bytes and for one chunk
+   * at a time while the workers are still starting. A chunk that
    * fails verification rejects with an IntegrityError naming it. With
    * `transfer`, the memory of `body` may be moved to the worker (see
    * {@link hash}); otherwise it is copied.
@@ -247,6 +253,11 @@ export class EncodePool {
   async decode(id: string, body: Uint8Array, size: number, transfer = false): Promise<Uint8Array> {
     this.#checkOpen();
     if (size >= IN_THREAD_BELOW && this.#wanted > 0) {
+      // Workers take 100-200 ms to start: one chunk at a time is decoded here meanwhile, so the
+      // first read of a cold file does not wait for them.
+      if (!this.#started && this.#bridging === 0) {
+        return await this.#decodeWhileStarting(id, body, size);
+      }
       await this.start();
       this.#checkOpen();
     }
@@ -261,6 +272,16 @@ export class EncodePool {
       );
     } finally {
       slot.held--;
+    }
+  }
+
+  async #decodeWhileStarting(id: string, body: Uint8Array, size: number): Promise<Uint8Array> {
+    this.start().catch(() => {}); // closed meanwhile: the decode below still answers
+    this.#bridging++;
+    try {
+      return await decodeChunkWith(this.#coding, id, body, size);
+    } finally {
+      this.#bridging--;
     }
   }
 

@@ -112,6 +112,22 @@ Deno.test("workers decode and verify chunks as the codec does, and name a corrup
   }
 });
 
+Deno.test("the first chunk decodes in this thread while the workers start", async () => {
+  const codec = await codecFor(true);
+  await using pool = codec.encodePool(2);
+  const plains = [sample(MIB, 40), sample(MIB, 41)];
+  const ids = plains.map((p) => codec.chunkId(p));
+  const bodies = await Promise.all(plains.map((p, i) => codec.encodeChunk(ids[i], p)));
+  const first = pool.decode(ids[0], bodies[0], MIB);
+  const second = pool.decode(ids[1], bodies[1], MIB);
+  // Answered before any worker runs: it did not wait for them to start.
+  assertEquals(await first, plains[0]);
+  assertEquals(pool.workers, 0);
+  // One chunk at a time is decoded here: the second one waited for the workers it started.
+  assertEquals(await second, plains[1]);
+  assertEquals(pool.workers, 2);
+});
+
 Deno.test("a hashed chunk is encoded or released once, and a released one is gone", async () => {
   const codec = await codecFor(true);
   await using pool = codec.encodePool(1);

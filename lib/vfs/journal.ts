@@ -22,6 +22,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { TcfsError } from "../errors.ts";
 import { toHex } from "../hash/mod.ts";
 import type { VersionVector } from "../repo/mod.ts";
@@ -205,7 +206,9 @@ export class WriteJournal {
         try {
           // Always suspends, so the caller has stored this drain before it can finish.
           const file = await this.#segment();
-          const bytes = concat(batch.map((w) => w.bytes));
+          const bytes = batch.length === 1
+            ? batch[0].bytes
+            : concatBytes(batch.map((w) => w.bytes));
           for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
           if (batch.some((w) => w.durable)) await file.syncData();
           for (const w of batch) w.done();
@@ -259,17 +262,6 @@ async function readSegment(path: string): Promise<Change[]> {
     } catch {
       throw damaged("is damaged");
     }
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }

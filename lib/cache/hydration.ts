@@ -25,10 +25,9 @@
 import { IntegrityError } from "../errors.ts";
 import type { Blake3Hasher } from "../hash/mod.ts";
 import { toHex } from "../hash/mod.ts";
-import { inlineBytes, type Manifest } from "../repo/mod.ts";
+import { chunkIndexAt, inlineBytes, type Manifest } from "../repo/mod.ts";
 import type { ChunkCache } from "./chunk_cache.ts";
 import { abortable, ChunkReadError, isAbort } from "./errors.ts";
-import { chunkIndexAt } from "./range_reader.ts";
 
 /** Default number of chunks {@linkcode Hydration.fill} fetches at once. */
 export const DEFAULT_FILL_WINDOW = 4;

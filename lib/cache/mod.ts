@@ -115,12 +115,7 @@ export {
   DEFAULT_FETCH_CONCURRENCY,
   DEFAULT_MEMORY_BYTES,
 } from "./chunk_cache.ts";
-export {
-  chunkIndexAt,
-  DEFAULT_READ_AHEAD,
-  RangeReader,
-  type RangeReaderOptions,
-} from "./range_reader.ts";
+export { DEFAULT_READ_AHEAD, RangeReader, type RangeReaderOptions } from "./range_reader.ts";
 export { DEFAULT_FILL_WINDOW, Hydration, type HydrationOptions } from "./hydration.ts";
 export { abortable, ChunkReadError, isAbort } from "./errors.ts";
 export { type Priority } from "./priority_gate.ts";

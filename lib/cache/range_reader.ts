@@ -10,7 +10,7 @@
  * @module
  */
 
-import { inlineBytes, type Manifest } from "../repo/mod.ts";
+import { chunkIndexAt, inlineBytes, type Manifest } from "../repo/mod.ts";
 import type { ChunkCache } from "./chunk_cache.ts";
 import { ChunkReadError, isAbort } from "./errors.ts";
 
@@ -23,21 +23,6 @@ export interface RangeReaderOptions {
   path: string;
   /** Chunks fetched ahead of a sequential reader (default {@linkcode DEFAULT_READ_AHEAD}; 0: none). */
   readAhead?: number;
-}
-
-/**
- * The index of the chunk of `m` that holds byte `offset` (binary search on the
- * offsets; `offset` must be inside the file and `m` not inline).
- */
-export function chunkIndexAt(m: Manifest, offset: number): number {
-  let lo = 0;
-  let hi = m.chunks.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (m.chunks[mid].offset <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Serves byte ranges of one file version from its chunks; see the module documentation. */

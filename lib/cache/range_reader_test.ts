@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Manifest, toInline } from "../repo/mod.ts";
+import { chunkIndexAt, type Manifest, toInline } from "../repo/mod.ts";
 import { syntheticBytes, syntheticRepo } from "./_testing.ts";
 import { ChunkCache } from "./chunk_cache.ts";
 import { ChunkReadError } from "./errors.ts";
-import { chunkIndexAt, RangeReader } from "./range_reader.ts";
+import { RangeReader } from "./range_reader.ts";
 
 const MiB = 1024 * 1024;
 const SEED = 23;

@@ -109,12 +109,10 @@ export function canonicalBytes(m: Manifest): Uint8Array {
 }
 
 /**
- * The chunks that hold bytes `[offset, offset + length)` of the file, found by
- * binary search (a read at offset X fetches only the chunks covering X).
+ * The index of the chunk of `m` that holds byte `offset` (binary search on the
+ * offsets; `offset` must be inside the file and `m` not inline).
  */
-export function chunksCovering(m: Manifest, offset: number, length: number): ChunkRef[] {
-  const end = Math.min(offset + length, m.size);
-  if (length <= 0 || offset >= end) return [];
+export function chunkIndexAt(m: Manifest, offset: number): number {
   let lo = 0;
   let hi = m.chunks.length - 1;
   while (lo < hi) {
@@ -122,8 +120,20 @@ export function chunksCovering(m: Manifest, offset: number, length: number): Chu
     if (m.chunks[mid].offset <= offset) lo = mid;
     else hi = mid - 1;
   }
+  return lo;
+}
+
+/**
+ * The chunks that hold bytes `[offset, offset + length)` of the file, found by
+ * binary search (a read at offset X fetches only the chunks covering X).
+ */
+export function chunksCovering(m: Manifest, offset: number, length: number): ChunkRef[] {
+  const end = Math.min(offset + length, m.size);
+  if (length <= 0 || offset >= end) return [];
   const out: ChunkRef[] = [];
-  for (let i = lo; i < m.chunks.length && m.chunks[i].offset < end; i++) out.push(m.chunks[i]);
+  for (let i = chunkIndexAt(m, offset); i < m.chunks.length && m.chunks[i].offset < end; i++) {
+    out.push(m.chunks[i]);
+  }
   return out;
 }
 

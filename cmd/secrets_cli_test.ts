@@ -9,7 +9,7 @@ import { runTcfs, type TcfsRun } from "../tests/tcfs_process.ts";
 import { generateIdentity, writeIdentityFile } from "../lib/crypto/identity.ts";
 import { encryptSopsForTest } from "../lib/secrets/_testing_sops_encrypt.ts";
 
-const TESTDATA = new URL("../../shared/testdata/sops/", import.meta.url);
+const TESTDATA = new URL("../tests/testdata/sops/", import.meta.url);
 const REAL_FILE = new URL("secrets.enc.yaml", TESTDATA).pathname;
 const REAL_KEYS = await Deno.readTextFile(new URL("age-keys.txt", TESTDATA));
 const SECRET = "s3cr3t-EXAMPLE-only";

@@ -12,8 +12,8 @@ import { generateIdentity, writeIdentityFile } from "../lib/crypto/mod.ts";
 import { encryptSopsForTest } from "../lib/secrets/_testing_sops_encrypt.ts";
 import { DaemonClient } from "../lib/rpc/mod.ts";
 
-const SOPS_FILE = new URL("../../shared/testdata/sops/secrets.enc.yaml", import.meta.url).pathname;
-const SOPS_KEYS = new URL("../../shared/testdata/sops/age-keys.txt", import.meta.url).pathname;
+const SOPS_FILE = new URL("./testdata/sops/secrets.enc.yaml", import.meta.url).pathname;
+const SOPS_KEYS = new URL("./testdata/sops/age-keys.txt", import.meta.url).pathname;
 
 async function credentialStatus(d: TestDevice) {
   const client = await DaemonClient.connect(`${d.env.XDG_RUNTIME_DIR}/tcfs/tcfsd.sock`);

@@ -4,7 +4,7 @@ import { generateIdentity, parseIdentityFile } from "../crypto/identity.ts";
 import { type ChainStep, loadAgeIdentity } from "./chain.ts";
 import { decryptSops } from "./sops.ts";
 
-const TESTDATA = new URL("../../../shared/testdata/sops/", import.meta.url);
+const TESTDATA = new URL("../../tests/testdata/sops/", import.meta.url);
 const REAL_FILE = await Deno.readTextFile(new URL("secrets.enc.yaml", TESTDATA));
 const REAL_KEYS = await Deno.readTextFile(new URL("age-keys.txt", TESTDATA));
 const REAL_ID = parseIdentityFile(REAL_KEYS)[0];

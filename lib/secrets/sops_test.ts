@@ -7,7 +7,7 @@ import { typeScalar } from "./sops_scalar.ts";
 import { encryptSopsForTest } from "./_testing_sops_encrypt.ts";
 import { parseDocument, type Scalar } from "yaml";
 
-const TESTDATA = new URL("../../../shared/testdata/sops/", import.meta.url);
+const TESTDATA = new URL("../../tests/testdata/sops/", import.meta.url);
 const REAL_FILE = await Deno.readTextFile(new URL("secrets.enc.yaml", TESTDATA));
 const REAL_IDS = parseIdentityFile(await Deno.readTextFile(new URL("age-keys.txt", TESTDATA)));
 const REAL_RECIPIENT = "age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw";
